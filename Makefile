@@ -1,0 +1,65 @@
+# Makefile - PGXS build of the promscale_ha extension, its programs and its test suites.
+#
+#   make / make install     the extension library, its SQL scripts, and the programs
+#                           promscale-ha-gen (payload generator)
+#   make installcheck       pg_regress + isolation suites on a throw-away cluster
+#   make fixtures           regenerate test/data/*.bin with promscale-ha-gen
+#
+# The remote-write messages in proto/ are compiled by protoc-c into src/gen/ (git-ignored).
+
+EXTENSION   = promscale_ha
+MODULE_big  = promscale_ha
+
+PROTOS      = types remote
+GEN_C       = $(PROTOS:%=src/gen/%.pb-c.c)
+GEN_H       = $(PROTOS:%=src/gen/%.pb-c.h)
+SRCS        = $(sort $(wildcard src/*.c))
+OBJS        = $(SRCS:.c=.o) $(GEN_C:.c=.o)
+DATA        = $(wildcard sql/promscale_ha--*.sql)
+SHLIB_LINK  = -lprotobuf-c -lsnappy
+
+PG_CPPFLAGS = -Isrc -Isrc/gen
+WARN_FLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+              -Wno-missing-field-initializers -Wno-cast-function-type
+PG_CFLAGS   = -MMD -MP $(WARN_FLAGS)
+
+TEST_CONF_DIR = test
+REGRESS       = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+REGRESS_OPTS  = --inputdir=test --outputdir=. --temp-instance=./tmp_check \
+                --temp-config=test/regress.conf --load-extension=promscale_ha
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=. --temp-instance=./tmp_check_iso \
+                 --temp-config=test/isolation.conf --load-extension=promscale_ha
+
+TOOLS       = promscale-ha-gen
+EXTRA_CLEAN = src/gen/*.pb-c.c src/gen/*.pb-c.h src/*.d src/tools/*.d $(TOOLS) \
+              results output_iso tmp_check tmp_check_iso regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# protoc-c output: every object waits for the generated headers.
+src/gen/%.pb-c.c src/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p src/gen
+	protoc-c --proto_path=proto --c_out=src/gen $<
+
+$(OBJS): $(GEN_H)
+
+# Programs that run outside PostgreSQL (no server headers, plain libc).
+TOOL_CFLAGS = -O2 -g $(WARN_FLAGS) -Wno-declaration-after-statement -Isrc -Isrc/gen
+promscale-ha-gen: src/tools/gen.c $(GEN_C) $(GEN_H)
+	$(CC) $(TOOL_CFLAGS) -o $@ src/tools/gen.c $(GEN_C) -lprotobuf-c -lsnappy -lm
+
+all: $(TOOLS)
+
+install: install-tools
+install-tools: $(TOOLS)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(if $(TOOLS),$(INSTALL_PROGRAM) $(TOOLS) '$(DESTDIR)$(bindir)/')
+
+.PHONY: fixtures install-tools
+fixtures: promscale-ha-gen
+	bash test/make_fixtures.sh ./promscale-ha-gen test/data
+
+-include $(SRCS:.c=.d)

@@ -1,0 +1,122 @@
+-- promscale_ha--0.1.0.sql
+-- Install script: the schema, the tables of series, samples and HA leases, and the
+-- SQL entry points of the C library.
+
+\echo Use "CREATE EXTENSION promscale_ha" to load this file. \quit
+
+CREATE SCHEMA promscale_ha;
+COMMENT ON SCHEMA promscale_ha IS 'Prometheus remote-write storage with HA de-duplication';
+
+----------------------------------------------------------------------------------------
+-- Series and samples
+----------------------------------------------------------------------------------------
+
+-- One row per label set, forever.  labels holds every stored label (__name__ and the
+-- cluster label included, the replica label never); labels_hash is the SHA-256 of the
+-- sorted label set and is what makes a label set unique.
+CREATE TABLE promscale_ha.series (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    metric_name text NOT NULL,
+    labels      jsonb NOT NULL,
+    labels_hash bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT series_labels_hash_key UNIQUE (labels_hash)
+);
+CREATE INDEX series_metric_name_idx ON promscale_ha.series (metric_name);
+CREATE INDEX series_labels_idx ON promscale_ha.series USING gin (labels jsonb_path_ops);
+COMMENT ON TABLE promscale_ha.series IS 'One row per Prometheus label set';
+
+-- Samples, partitioned by time (promscale_ha.partition_interval, default one day).
+-- Partitions are named samples_YYYYMMDD[_HHMMSS] after their start (UTC) and are made
+-- on demand by write(); drop one to drop that span of data.
+CREATE TABLE promscale_ha.samples (
+    series_id bigint NOT NULL,
+    time      timestamptz NOT NULL,
+    value     double precision NOT NULL
+) PARTITION BY RANGE (time);
+CREATE UNIQUE INDEX samples_series_id_time_key ON promscale_ha.samples (series_id, time);
+COMMENT ON TABLE promscale_ha.samples IS 'Float samples; one per (series_id, time), the first value wins';
+
+-- The series cache of every backend must forget deleted series: a statement trigger
+-- turns a DELETE/UPDATE/TRUNCATE of series into a relcache invalidation that all
+-- backends receive at commit.
+CREATE FUNCTION promscale_ha.series_invalidate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pha_series_invalidate' LANGUAGE C;
+CREATE TRIGGER series_invalidate
+    AFTER UPDATE OR DELETE OR TRUNCATE ON promscale_ha.series
+    FOR EACH STATEMENT EXECUTE FUNCTION promscale_ha.series_invalidate();
+
+----------------------------------------------------------------------------------------
+-- High availability
+----------------------------------------------------------------------------------------
+
+-- The current leader of each cluster.  Between refreshes the live state is in shared
+-- memory; this table is written at every leader change and at most once per
+-- promscale_ha.lease_refresh otherwise.  lease_until is a reservation: the leader's
+-- stored samples are always before it, so a new leader starting there never overlaps.
+CREATE TABLE promscale_ha.ha_leases (
+    cluster_name     text PRIMARY KEY,
+    leader_name      text NOT NULL,
+    lease_start      timestamptz NOT NULL,
+    lease_until      timestamptz NOT NULL,
+    leader_since     timestamptz NOT NULL,
+    last_write       timestamptz NOT NULL,
+    last_sample_time timestamptz
+);
+COMMENT ON TABLE promscale_ha.ha_leases IS 'Current leader of each HA cluster and the sample-time span it owns';
+
+-- Every leadership period, past and present.  The periods of one cluster cover all of
+-- sample time without overlap or hole: the first starts at -infinity, each later one
+-- where the previous one ends, and the current one ends at infinity.
+CREATE TABLE promscale_ha.ha_leases_logs (
+    cluster_name text NOT NULL,
+    leader_name  text NOT NULL,
+    lease_start  timestamptz NOT NULL,
+    lease_until  timestamptz NOT NULL,
+    reason       text NOT NULL CHECK (reason IN ('first writer', 'failover', 'forced')),
+    changed_at   timestamptz NOT NULL,
+    PRIMARY KEY (cluster_name, lease_start),
+    CHECK (lease_start < lease_until)
+);
+CREATE INDEX ha_leases_logs_leader_idx
+    ON promscale_ha.ha_leases_logs (cluster_name, leader_name, lease_start);
+COMMENT ON TABLE promscale_ha.ha_leases_logs IS 'One row per leadership period of each HA cluster';
+
+-- Followers' recent requests, kept for the takeover's gap-filling replay.  Unlogged:
+-- after a crash the buffer starts empty, as it is only an aid for a coming failover.
+CREATE UNLOGGED TABLE promscale_ha.replay_buffer (
+    cluster_name text NOT NULL,
+    replica_name text NOT NULL,
+    received_at  timestamptz NOT NULL,
+    min_time     timestamptz NOT NULL,
+    max_time     timestamptz NOT NULL,
+    payload      bytea NOT NULL
+);
+ALTER TABLE promscale_ha.replay_buffer ALTER COLUMN payload SET STORAGE EXTERNAL;
+CREATE INDEX replay_buffer_replica_idx
+    ON promscale_ha.replay_buffer (cluster_name, replica_name, received_at);
+
+----------------------------------------------------------------------------------------
+-- Entry points
+----------------------------------------------------------------------------------------
+
+CREATE TYPE promscale_ha.write_result AS (
+    samples_received       bigint,   -- float samples in the payload
+    samples_written        bigint,   -- stored by this call
+    samples_deduplicated   bigint,   -- dropped: their replica did not lead at their time
+    series_created         integer,  -- new rows in promscale_ha.series
+    samples_already_stored bigint,   -- skipped: (series, time) was stored before
+    samples_future_dropped bigint,   -- HA samples past promscale_ha.max_future
+    samples_replayed       bigint,   -- written from the replay buffer at a takeover
+    exemplars_ignored      bigint,   -- received, not stored
+    histograms_ignored     bigint,   -- native histogram samples, received, not stored
+    metadata_ignored       bigint,   -- metric metadata entries, received, not stored
+    outcome                text      -- stored | deduplicated | partial | empty
+);
+
+CREATE FUNCTION promscale_ha.write(payload bytea)
+    RETURNS promscale_ha.write_result
+    AS 'MODULE_PATHNAME', 'pha_write'
+    LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION promscale_ha.write(bytea) IS
+    'Store one Prometheus remote-write 1.0 request body (snappy-compressed WriteRequest)';

@@ -1,0 +1,191 @@
+/*-------------------------------------------------------------------------
+ *
+ * group.c
+ *	  Which series are HA data: grouping of a request by (cluster, replica).
+ *
+ * Every series is looked at.  One with both the cluster and the replica label
+ * (promscale_ha.cluster_label / replica_label) joins the group of that pair
+ * and loses its replica label; one with neither is stored as sent; one with
+ * only one of them is stored as sent, or rejected when
+ * promscale_ha.require_ha_labels is on.  A request usually holds a single
+ * group, so the last group found is tried first: checking every series costs
+ * two binary searches of its labels and one string compare.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+
+#include "group.h"
+#include "guc.h"
+#include "timeconv.h"
+
+static char *
+label_cstring(Prometheus__Label *l, const char *what)
+{
+	char	   *s;
+
+	if (l->value.len >= PHA_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s label value is too long", what),
+				 errdetail("Label \"%.*s\" has %zu bytes; HA label values are limited to %d bytes.",
+						   (int) l->name.len, (char *) l->name.data, l->value.len,
+						   PHA_NAME_LEN - 1)));
+	s = palloc(l->value.len + 1);
+	memcpy(s, l->value.data, l->value.len);
+	s[l->value.len] = '\0';
+	return s;
+}
+
+int
+pha_group_find(PhaRequest *req, const char *cluster, const char *replica)
+{
+	PhaGroup   *g;
+
+	for (int i = req->ngroups - 1; i >= 0; i--)
+	{
+		if (strcmp(req->groups[i].cluster, cluster) == 0 &&
+			strcmp(req->groups[i].replica, replica) == 0)
+			return i;
+	}
+	if (req->ngroups == req->maxgroups)
+	{
+		req->maxgroups = Max(4, req->maxgroups * 2);
+		req->groups = req->groups
+			? repalloc(req->groups, req->maxgroups * sizeof(PhaGroup))
+			: palloc(req->maxgroups * sizeof(PhaGroup));
+	}
+	g = &req->groups[req->ngroups];
+	memset(g, 0, sizeof(PhaGroup));
+	g->cluster = pstrdup(cluster);
+	g->replica = pstrdup(replica);
+	g->tmin = PG_INT64_MAX;
+	g->tmax = PG_INT64_MIN;
+	g->max_stored_t = PG_INT64_MIN;
+	return req->ngroups++;
+}
+
+/* Does label l have exactly the value s? */
+static bool
+value_is(Prometheus__Label *l, const char *s)
+{
+	size_t		n = strlen(s);
+
+	return l->value.len == n && memcmp(l->value.data, s, n) == 0;
+}
+
+static void
+add_series(PhaRequest *req, Prometheus__TimeSeries *ts, int group, bool replayed)
+{
+	if (req->nseries == req->maxseries)
+	{
+		req->maxseries = Max(64, req->maxseries * 2);
+		req->series = req->series
+			? repalloc_huge(req->series, req->maxseries * sizeof(PhaSeriesIn))
+			: palloc(req->maxseries * sizeof(PhaSeriesIn));
+	}
+	req->series[req->nseries].ts = ts;
+	req->series[req->nseries].group = group;
+	req->series[req->nseries].replayed = replayed;
+	req->nseries++;
+}
+
+/* Remove label l (which must be in ts) from ts, keeping the order. */
+static void
+remove_label(Prometheus__TimeSeries *ts, Prometheus__Label *l)
+{
+	size_t		k = 0;
+
+	for (size_t i = 0; i < ts->n_labels; i++)
+		if (ts->labels[i] != l)
+			ts->labels[k++] = ts->labels[i];
+	ts->n_labels = k;
+}
+
+void
+pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
+					  const char *only_cluster, const char *only_replica)
+{
+	size_t		clen = strlen(pha_cluster_label);
+	size_t		rlen = strlen(pha_replica_label);
+	bool		replay = (only_cluster != NULL);
+	int			last = -1;
+
+	for (size_t i = 0; i < wr->n_timeseries; i++)
+	{
+		Prometheus__TimeSeries *ts = wr->timeseries[i];
+		Prometheus__Label *cl = pha_find_label(ts, pha_cluster_label, clen);
+		Prometheus__Label *rl = pha_find_label(ts, pha_replica_label, rlen);
+		int			g = -1;
+
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
+
+		if (replay)
+		{
+			/* a buffered payload: take only the group being replayed */
+			if (cl == NULL || rl == NULL || !value_is(cl, only_cluster) ||
+				!value_is(rl, only_replica))
+				continue;
+			remove_label(ts, rl);
+			add_series(req, ts, pha_group_find(req, only_cluster, only_replica), true);
+			continue;
+		}
+
+		/* timestamps must map onto timestamptz, whoever sends them */
+		for (size_t s = 0; s < ts->n_samples; s++)
+			if (!pha_ms_valid(ts->samples[s]->timestamp))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						 errmsg("sample timestamp out of range: %lld ms",
+								(long long) ts->samples[s]->timestamp),
+						 errdetail("Series %zu of the request; timestamps are milliseconds since 1970-01-01 UTC.",
+								   i)));
+
+		if (cl != NULL && rl != NULL)
+		{
+			if (last >= 0 && value_is(cl, req->groups[last].cluster) &&
+				value_is(rl, req->groups[last].replica))
+				g = last;
+			else
+				g = last = pha_group_find(req, label_cstring(cl, "cluster"),
+										  label_cstring(rl, "replica"));
+			remove_label(ts, rl);
+		}
+		else if ((cl != NULL || rl != NULL) && pha_require_ha_labels)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("series has label \"%s\" but not \"%s\"",
+							cl ? pha_cluster_label : pha_replica_label,
+							cl ? pha_replica_label : pha_cluster_label),
+					 errdetail("Series %zu of the request; promscale_ha.require_ha_labels is on.", i),
+					 errhint("Set both labels as external_labels of every Prometheus replica.")));
+
+		add_series(req, ts, g, false);
+		req->counts.samples_received += ts->n_samples;
+		req->counts.exemplars_ignored += ts->n_exemplars;
+		req->counts.histograms_ignored += ts->n_histograms;
+		if (g >= 0)
+		{
+			PhaGroup   *grp = &req->groups[g];
+
+			for (size_t s = 0; s < ts->n_samples; s++)
+			{
+				int64		t = ts->samples[s]->timestamp;
+
+				if (t > req->future_limit_ms)
+				{
+					grp->future++;
+					continue;
+				}
+				grp->tmin = Min(grp->tmin, t);
+				grp->tmax = Max(grp->tmax, t);
+				grp->nsamples++;
+			}
+		}
+	}
+	if (!replay)
+		req->counts.metadata_ignored += wr->n_metadata;
+}

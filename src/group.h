@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * group.h
+ *	  Which series are HA data: grouping of a request by (cluster, replica).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_GROUP_H
+#define PHA_GROUP_H
+
+#include "request.h"
+
+/* Longest cluster or replica name (bytes), so that they fit shared memory. */
+#define PHA_NAME_LEN 128
+
+/*
+ * Add the series of a decoded, validated request to req.  With only_cluster
+ * and only_replica set (replay), only that group's series are taken and
+ * marked as replayed; otherwise every series, and the counts are updated.
+ */
+extern void pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
+								  const char *only_cluster, const char *only_replica);
+
+/* Index of the (cluster, replica) group, created when missing. */
+extern int	pha_group_find(PhaRequest *req, const char *cluster, const char *replica);
+
+#endif							/* PHA_GROUP_H */

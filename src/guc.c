@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Every configuration parameter of promscale_ha, defined in one place.
+ *
+ * Parameters a user may change at run time come first; the ones sized into
+ * shared memory (PGC_POSTMASTER) are defined only when the library is being
+ * preloaded, as the contrib modules do.  Limits are PGC_SUSET so that a
+ * writer role cannot raise them for itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+
+int			pha_max_payload_bytes = 64 * 1024 * 1024;
+int			pha_max_series_per_request = 1000000;
+int			pha_max_labels_per_series = 128;
+int			pha_max_label_name_length = 256;
+int			pha_max_label_value_length = 16384;
+int			pha_partition_interval_s = 86400;
+int			pha_series_cache_size = 1000000;
+
+char	   *pha_cluster_label = NULL;
+char	   *pha_replica_label = NULL;
+bool		pha_require_ha_labels = false;
+int			pha_failover_timeout_ms = 30000;
+int			pha_lease_refresh_ms = 10000;
+int			pha_max_future_ms = 600000;
+int			pha_max_clusters = 0;
+int			pha_replay_buffer_kb = 256 * 1024;
+int			pha_ha_cluster_slots = 1024;
+char	   *pha_test_now = NULL;
+
+char	   *pha_database = NULL;
+
+/* promscale_ha.cluster_label / replica_label must be valid label names. */
+static bool
+check_label_name(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval;
+
+	if (s == NULL || s[0] == '\0')
+	{
+		GUC_check_errdetail("The label name must not be empty.");
+		return false;
+	}
+	for (const char *p = s; *p; p++)
+	{
+		char		c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+			  (p > s && c >= '0' && c <= '9')))
+		{
+			GUC_check_errdetail("Label names must match [a-zA-Z_][a-zA-Z0-9_]*.");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* promscale_ha.test_now must be empty or a timestamp. */
+static bool
+check_test_now(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	PG_TRY();
+	{
+		(void) DirectFunctionCall3(timestamptz_in, CStringGetDatum(*newval),
+								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		GUC_check_errdetail("\"%s\" is not a timestamp.", *newval);
+		return false;
+	}
+	PG_END_TRY();
+	return true;
+}
+
+TimestampTz
+pha_now(void)
+{
+	if (pha_test_now != NULL && pha_test_now[0] != '\0')
+		return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+													   CStringGetDatum(pha_test_now),
+													   ObjectIdGetDatum(InvalidOid),
+													   Int32GetDatum(-1)));
+	return GetCurrentTimestamp();
+}
+
+void
+pha_guc_init(void)
+{
+	DefineCustomIntVariable("promscale_ha.max_payload_bytes",
+							"Largest uncompressed remote-write request accepted.",
+							"Checked against the snappy header before anything is allocated; "
+							"larger requests fail with SQLSTATE 54000.",
+							&pha_max_payload_bytes, 64 * 1024 * 1024, 1024, MaxAllocSize / 2,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.max_series_per_request",
+							"Most series one remote-write request may carry.",
+							"0 means no limit.",
+							&pha_max_series_per_request, 1000000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.max_labels_per_series",
+							"Most labels one series may carry.",
+							"0 means no limit.",
+							&pha_max_labels_per_series, 128, 0, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.max_label_name_length",
+							"Longest label name accepted, in bytes.",
+							"0 means no limit.",
+							&pha_max_label_name_length, 256, 0, 1024 * 1024,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.max_label_value_length",
+							"Longest label value accepted, in bytes.",
+							"0 means no limit.",
+							&pha_max_label_value_length, 16384, 0, 64 * 1024 * 1024,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.partition_interval",
+							"Width of each time partition of promscale_ha.samples.",
+							"Partitions are aligned on the Unix epoch (UTC). A change applies "
+							"to partitions created afterwards; existing ones keep their range.",
+							&pha_partition_interval_s, 86400, 60, 366 * 86400,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("promscale_ha.series_cache_size",
+							"Most series ids each backend keeps in its cache.",
+							"About 100 bytes each; when full the cache is emptied and refilled. "
+							"0 means no limit.",
+							&pha_series_cache_size, 1000000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("promscale_ha.cluster_label",
+							   "Label that names a Prometheus HA cluster.",
+							   "Same on every replica of a cluster; kept on stored series. "
+							   "The Prometheus Operator uses \"prometheus\".",
+							   &pha_cluster_label, "cluster",
+							   PGC_SUSET, 0, check_label_name, NULL, NULL);
+	DefineCustomStringVariable("promscale_ha.replica_label",
+							   "Label that names one replica of a Prometheus HA cluster.",
+							   "Unique per replica; removed before series are stored. "
+							   "The Prometheus Operator uses \"prometheus_replica\".",
+							   &pha_replica_label, "__replica__",
+							   PGC_SUSET, 0, check_label_name, NULL, NULL);
+	DefineCustomBoolVariable("promscale_ha.require_ha_labels",
+							 "Reject series that carry only one of the two HA labels.",
+							 "When off, such a series is stored as sent.",
+							 &pha_require_ha_labels, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.failover_timeout",
+							"How long a leader may stay silent before another replica takes over.",
+							"Wall-clock time since the leader's last write.",
+							&pha_failover_timeout_ms, 30000, 100, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.lease_refresh",
+							"How often a leader's progress is written to promscale_ha.ha_leases.",
+							"Between refreshes the lease state lives in shared memory only.",
+							&pha_lease_refresh_ms, 10000, 10, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.max_future",
+							"How far ahead of the database clock an HA sample may be.",
+							"Later samples are dropped and counted; they never extend a lease.",
+							&pha_max_future_ms, 600000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.max_clusters",
+							"Most HA clusters tracked at once.",
+							"0 means no limit beyond promscale_ha.ha_cluster_slots; a write for "
+							"a new cluster over the limit fails with SQLSTATE 54000.",
+							&pha_max_clusters, 0, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.replay_buffer_size",
+							"Most bytes of followers' requests kept for replay at failover.",
+							"Per cluster; oldest requests are pruned first. 0 disables the "
+							"buffer, so a failover may leave a gap.",
+							&pha_replay_buffer_kb, 256 * 1024, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomStringVariable("promscale_ha.test_now",
+							   "Wall clock used by the election, for tests only.",
+							   "Empty means the real clock.",
+							   &pha_test_now, "",
+							   PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							   check_test_now, NULL, NULL);
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("promscale_ha.database",
+								   "Database the promscale_ha background worker maintains.",
+								   NULL,
+								   &pha_database, "postgres",
+								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomIntVariable("promscale_ha.ha_cluster_slots",
+								"HA clusters that shared memory has room for.",
+								"Each slot also has room for four replicas.",
+								&pha_ha_cluster_slots, 1024, 16, 1000000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	}
+
+	MarkGUCPrefixReserved("promscale_ha");
+}

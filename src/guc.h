@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.h
+ *	  Every configuration parameter of promscale_ha.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_GUC_H
+#define PHA_GUC_H
+
+#include "postgres.h"
+#include "utils/timestamp.h"
+
+/* ingest limits */
+extern int	pha_max_payload_bytes;
+extern int	pha_max_series_per_request;
+extern int	pha_max_labels_per_series;
+extern int	pha_max_label_name_length;
+extern int	pha_max_label_value_length;
+extern int	pha_partition_interval_s;
+extern int	pha_series_cache_size;
+
+/* high availability */
+extern char *pha_cluster_label;
+extern char *pha_replica_label;
+extern bool pha_require_ha_labels;
+extern int	pha_failover_timeout_ms;
+extern int	pha_lease_refresh_ms;
+extern int	pha_max_future_ms;
+extern int	pha_max_clusters;
+extern int	pha_replay_buffer_kb;
+extern int	pha_ha_cluster_slots;
+extern char *pha_test_now;
+
+/* background worker */
+extern char *pha_database;
+
+extern void pha_guc_init(void);
+
+/* Wall clock for leases: now(), or promscale_ha.test_now when a test sets it. */
+extern TimestampTz pha_now(void);
+
+#endif							/* PHA_GUC_H */

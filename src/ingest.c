@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * ingest.c
+ *	  The SQL entry point promscale_ha.write(payload) and the write path it
+ *	  drives: decode -> group -> lease decision -> series -> store.
+ *
+ * One memory context per request holds everything (the decoder's arena
+ * included) and is deleted on return; on error it goes with the transaction,
+ * and so does every row written, so a failed call stores nothing.
+ *
+ * The lease decision runs after every series' labels are known and before any
+ * series is looked up or any sample becomes a row: a follower's series are
+ * skipped whole, at the cost of decoding alone.  The hot path per sample is a
+ * compare against the group's spans and three array stores; per series, one
+ * cache probe; per request, one INSERT of all rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "decode.h"
+#include "group.h"
+#include "guc.h"
+#include "ingest.h"
+#include "lease.h"
+#include "series.h"
+#include "store.h"
+#include "timeconv.h"
+
+PG_FUNCTION_INFO_V1(pha_write);
+
+static void *
+arena_block(void *ctx, size_t size)
+{
+	return MemoryContextAllocHuge((MemoryContext) ctx, size);
+}
+
+PhaRequest *
+pha_request_begin(const uint8 *payload, size_t len)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha request",
+											  ALLOCSET_DEFAULT_SIZES);
+	PhaRequest *req;
+
+	MemoryContextSwitchTo(cxt);
+	req = palloc0(sizeof(PhaRequest));
+	req->cxt = cxt;
+	pha_arena_init(&req->arena, arena_block, cxt);
+	req->limits.max_payload_bytes = (size_t) pha_max_payload_bytes;
+	req->limits.max_series = (size_t) pha_max_series_per_request;
+	req->limits.max_labels = (size_t) pha_max_labels_per_series;
+	req->limits.max_label_name_len = (size_t) pha_max_label_name_length;
+	req->limits.max_label_value_len = (size_t) pha_max_label_value_length;
+	req->payload = payload;
+	req->payload_len = len;
+	req->now = pha_now();
+	req->future_limit_ms = pha_tstz_to_ms(req->now) + pha_max_future_ms;
+	return req;
+}
+
+void
+pha_request_end(PhaRequest *req, MemoryContext caller)
+{
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(req->cxt);
+}
+
+/* SQLSTATE for each decoder verdict: class 22 for bad data, 54000 for limits. */
+static int
+decode_errcode(PhaDecodeStatus st)
+{
+	switch (st)
+	{
+		case PHA_DECODE_TOO_LARGE:
+		case PHA_DECODE_TOO_MANY_SERIES:
+		case PHA_DECODE_TOO_MANY_LABELS:
+		case PHA_DECODE_LABEL_TOO_LONG:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+		case PHA_DECODE_BAD_UTF8:
+			return ERRCODE_CHARACTER_NOT_IN_REPERTOIRE;
+		case PHA_DECODE_NO_LABELS:
+		case PHA_DECODE_NO_METRIC_NAME:
+			return ERRCODE_NULL_VALUE_NOT_ALLOWED;
+		case PHA_DECODE_BAD_LABEL_NAME:
+		case PHA_DECODE_DUP_LABEL:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		default:
+			return ERRCODE_INVALID_BINARY_REPRESENTATION;
+	}
+}
+
+bool
+pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
+						const char *only_cluster, const char *only_replica)
+{
+	Prometheus__WriteRequest *wr;
+	PhaDecodeError err;
+	PhaDecodeStatus st;
+
+	st = pha_decode_request(payload, len, &req->limits, &req->arena, &wr, &err);
+	if (st == PHA_DECODE_OK)
+		st = pha_validate_request(wr, &req->limits, &err);
+	if (st != PHA_DECODE_OK)
+	{
+		ereport(only_cluster ? WARNING : ERROR,
+				(errcode(decode_errcode(st)),
+				 errmsg("%s", err.message),
+				 errdetail("%s", err.detail),
+				 only_cluster ? errcontext("replaying a buffered request of cluster \"%s\", replica \"%s\"",
+										   only_cluster, only_replica) : 0));
+		return false;
+	}
+	pha_group_add_request(req, wr, only_cluster, only_replica);
+	return true;
+}
+
+/* Is t inside one of the group's spans? */
+static inline bool
+in_spans(const PhaGroup *g, int64 t)
+{
+	for (int i = 0; i < g->nspans; i++)
+		if (t >= g->spans[i].lo && t < g->spans[i].hi)
+			return true;
+	return false;
+}
+
+/* Could any sample of the group be accepted?  False for a plain follower. */
+static bool
+group_may_accept(const PhaGroup *g)
+{
+	if (g->gap_fill)
+		return true;
+	for (int i = 0; i < g->nspans; i++)
+		if (g->spans[i].lo <= g->tmax && g->spans[i].hi > g->tmin)
+			return true;
+	return false;
+}
+
+/* Turn accepted samples into rows (replayed ones into replay_rows). */
+static void
+build_rows(PhaRequest *req, const int *series_of, const int64 *ids, int nneed,
+		   const int64 *floors, PhaRows *rows, PhaRows *replay_rows)
+{
+	for (int k = 0; k < nneed; k++)
+	{
+		PhaSeriesIn *s = &req->series[series_of[k]];
+		Prometheus__TimeSeries *ts = s->ts;
+		PhaGroup   *g = s->group >= 0 ? &req->groups[s->group] : NULL;
+		PhaRows    *out = s->replayed ? replay_rows : rows;
+
+		if ((k & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
+		for (size_t j = 0; j < ts->n_samples; j++)
+		{
+			int64		t = ts->samples[j]->timestamp;
+
+			if (g != NULL)
+			{
+				if (t > req->future_limit_ms)
+					continue;	/* counted by group.c */
+				if (!in_spans(g, t) && !(g->gap_fill && t > floors[k]))
+				{
+					if (!s->replayed)
+						g->deduplicated++;
+					continue;
+				}
+				if (!s->replayed)
+					g->accepted++;
+				g->max_stored_t = Max(g->max_stored_t, t);
+			}
+			pha_rows_add(out, ids[k], t, ts->samples[j]->value);
+		}
+	}
+}
+
+void
+pha_request_run(PhaRequest *req)
+{
+	int		   *series_of = palloc(Max(req->nseries, 1) * sizeof(int));
+	Prometheus__TimeSeries **need_ts = palloc(Max(req->nseries, 1) * sizeof(void *));
+	int64	   *ids;
+	int64	   *floors = NULL;
+	int			nneed = 0;
+	int64		nrows = 0;
+	PhaRows		rows;
+	PhaRows		replay_rows;
+	int64		own_written;
+	int64		replay_written;
+
+	if (req->ngroups > 0)
+		pha_lease_decide(req);
+
+	/* which series can contribute a row; a follower's are dropped whole */
+	for (int g = 0; g < req->ngroups; g++)
+	{
+		PhaGroup   *grp = &req->groups[g];
+
+		req->counts.samples_future_dropped += grp->future;
+		if (!group_may_accept(grp))
+			grp->deduplicated = grp->nsamples;
+	}
+	for (int i = 0; i < req->nseries; i++)
+	{
+		PhaSeriesIn *s = &req->series[i];
+
+		if (s->ts->n_samples == 0)
+			continue;
+		if (s->group >= 0 && !group_may_accept(&req->groups[s->group]))
+			continue;
+		series_of[nneed] = i;
+		need_ts[nneed] = s->ts;
+		nrows += s->ts->n_samples;
+		nneed++;
+	}
+
+	ids = palloc(Max(nneed, 1) * sizeof(int64));
+	req->counts.series_created = pha_series_resolve(need_ts, nneed, ids);
+
+	/* takeover: the newest stored sample of each gap-filled series */
+	{
+		bool	   *want = palloc0(Max(nneed, 1) * sizeof(bool));
+		bool		any = false;
+		int64		from = PG_INT64_MAX;
+
+		for (int k = 0; k < nneed; k++)
+		{
+			PhaSeriesIn *s = &req->series[series_of[k]];
+
+			if (s->group >= 0 && req->groups[s->group].gap_fill)
+			{
+				want[k] = any = true;
+				from = Min(from, req->groups[s->group].gap_fill_from);
+			}
+		}
+		if (any)
+			floors = pha_store_newest(ids, want, nneed, from);
+	}
+
+	pha_rows_init(&rows, (int) Min(nrows, 1 << 20));
+	pha_rows_init(&replay_rows, 16);
+	build_rows(req, series_of, ids, nneed, floors, &rows, &replay_rows);
+
+	replay_written = pha_store_rows(&replay_rows);
+	own_written = pha_store_rows(&rows);
+
+	req->counts.samples_written = own_written + replay_written;
+	req->counts.samples_replayed = replay_written;
+	req->counts.samples_already_stored = rows.n - own_written;
+	for (int g = 0; g < req->ngroups; g++)
+		req->counts.samples_deduplicated += req->groups[g].deduplicated;
+
+	if (req->ngroups > 0)
+		pha_lease_record(req);
+}
+
+static const char *
+outcome(const PhaCounts *c)
+{
+	if (c->samples_received == 0)
+		return "empty";
+	if (c->samples_deduplicated == 0)
+		return "stored";
+	if (c->samples_deduplicated + c->samples_future_dropped >= c->samples_received)
+		return "deduplicated";
+	return "partial";
+}
+
+Datum
+pha_write(PG_FUNCTION_ARGS)
+{
+	bytea	   *payload = PG_GETARG_BYTEA_PP(0);
+	MemoryContext caller = CurrentMemoryContext;
+	TupleDesc	tupdesc;
+	PhaRequest *req;
+	PhaCounts	c;
+	Datum		values[11];
+	bool		nulls[11] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	req = pha_request_begin((const uint8 *) VARDATA_ANY(payload), VARSIZE_ANY_EXHDR(payload));
+	pha_request_add_payload(req, req->payload, req->payload_len, NULL, NULL);
+	pha_request_run(req);
+	c = req->counts;
+	pha_request_end(req, caller);
+
+	values[0] = Int64GetDatum(c.samples_received);
+	values[1] = Int64GetDatum(c.samples_written);
+	values[2] = Int64GetDatum(c.samples_deduplicated);
+	values[3] = Int32GetDatum(c.series_created);
+	values[4] = Int64GetDatum(c.samples_already_stored);
+	values[5] = Int64GetDatum(c.samples_future_dropped);
+	values[6] = Int64GetDatum(c.samples_replayed);
+	values[7] = Int64GetDatum(c.exemplars_ignored);
+	values[8] = Int64GetDatum(c.histograms_ignored);
+	values[9] = Int64GetDatum(c.metadata_ignored);
+	values[10] = CStringGetTextDatum(outcome(&c));
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * ingest.h
+ *	  The write path: one request from payload to stored samples.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_INGEST_H
+#define PHA_INGEST_H
+
+#include "request.h"
+
+/* A request with its own memory context, made current; payload may be NULL. */
+extern PhaRequest *pha_request_begin(const uint8 *payload, size_t len);
+
+/* Delete the request's memory context and switch back. */
+extern void pha_request_end(PhaRequest *req, MemoryContext caller);
+
+/*
+ * Decode, validate and group a payload into req.  For the request's own
+ * payload (only_cluster NULL) errors are raised; for a buffered payload being
+ * replayed they are reported as a WARNING and false is returned.
+ */
+extern bool pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
+									const char *only_cluster, const char *only_replica);
+
+/* Run the election, then store what it accepts. */
+extern void pha_request_run(PhaRequest *req);
+
+#endif							/* PHA_INGEST_H */

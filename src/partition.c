@@ -1,0 +1,264 @@
+/*-------------------------------------------------------------------------
+ *
+ * partition.c
+ *	  Time partitions of promscale_ha.samples: coverage check and creation.
+ *
+ * Partitions are aligned on the Unix epoch, promscale_ha.partition_interval
+ * wide, and named after their start (UTC).  Any timestamp can be written: the
+ * partition for it is created inside the writing transaction.
+ *
+ * Hot path: each backend remembers the time ranges it has seen covered, so a
+ * request whose samples fall in known partitions costs no catalog access.  A
+ * miss opens the parent with AccessShareLock and binary-searches its
+ * partition bounds in the relcache.  Only when no partition covers the time
+ * is the AccessShareLock dropped (if this transaction took it just now) and
+ * AccessExclusiveLock taken -- what CREATE TABLE ... PARTITION OF takes anyway
+ * -- so concurrent creators queue instead of deadlocking on a lock upgrade;
+ * whoever comes second re-checks and finds the partition made.  A new
+ * partition never overlaps an existing one: after a change of the interval
+ * its range is clipped to the gap it fills.
+ *
+ * The remembered ranges are forgotten on any relcache invalidation of the
+ * parent (a partition created, detached or dropped anywhere) and at abort.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "partition.h"
+#include "timeconv.h"
+
+#define MAX_KNOWN 64
+
+typedef struct KnownRange
+{
+	int64		lo;				/* inclusive, ms */
+	int64		hi;				/* exclusive, ms */
+} KnownRange;
+
+static KnownRange known[MAX_KNOWN];
+static int	nknown = 0;
+static Oid	known_parent = InvalidOid;
+
+static void
+partition_relcache_cb(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == known_parent)
+		nknown = 0;
+}
+
+static void
+partition_xact_cb(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		nknown = 0;
+}
+
+static void
+partition_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		nknown = 0;
+}
+
+void
+pha_partition_init(void)
+{
+	CacheRegisterRelcacheCallback(partition_relcache_cb, (Datum) 0);
+	RegisterXactCallback(partition_xact_cb, NULL);
+	RegisterSubXactCallback(partition_subxact_cb, NULL);
+}
+
+static bool
+known_lookup(int64 t, KnownRange *out)
+{
+	for (int i = 0; i < nknown; i++)
+	{
+		if (t >= known[i].lo && t < known[i].hi)
+		{
+			*out = known[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+known_add(KnownRange r)
+{
+	if (nknown == MAX_KNOWN)
+		nknown = 0;				/* simple and rare: start over */
+	known[nknown++] = r;
+}
+
+/* Value of a range bound in ms; MINVALUE/MAXVALUE bounds become int64 extremes. */
+static int64
+bound_ms(PartitionBoundInfo bi, int i)
+{
+	if (bi->kind != NULL && bi->kind[i][0] == PARTITION_RANGE_DATUM_MINVALUE)
+		return PG_INT64_MIN;
+	if (bi->kind != NULL && bi->kind[i][0] == PARTITION_RANGE_DATUM_MAXVALUE)
+		return PG_INT64_MAX;
+	return pha_tstz_to_ms(DatumGetTimestampTz(bi->datums[i][0]));
+}
+
+/*
+ * Is t covered by a partition of rel?  Either way *range is set: the covering
+ * partition's bounds, or the gap between partitions that contains t.
+ */
+static bool
+covered(Relation rel, int64 t, KnownRange *range)
+{
+	PartitionKey key = RelationGetPartitionKey(rel);
+	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
+	PartitionBoundInfo bi = pd->boundinfo;
+	Datum		v;
+	bool		is_equal;
+	int			off;
+
+	range->lo = PG_INT64_MIN;
+	range->hi = PG_INT64_MAX;
+	if (bi == NULL || bi->ndatums == 0)
+		return false;
+	v = TimestampTzGetDatum(pha_ms_to_tstz(t));
+	off = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, bi, 1, &v,
+										&is_equal);
+	if (off >= 0)
+		range->lo = bound_ms(bi, off);
+	if (off + 1 < bi->ndatums)
+		range->hi = bound_ms(bi, off + 1);
+	return bi->indexes[off + 1] >= 0;
+}
+
+static bool
+holds_lock_on(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	return LockHeldByMe(&tag, AccessShareLock) ||
+		LockHeldByMe(&tag, RowExclusiveLock) ||
+		LockHeldByMe(&tag, AccessExclusiveLock);
+}
+
+char *
+pha_partition_name(int64 lo_ms, int64 hi_ms)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int64		day = INT64CONST(86400000);
+
+	if (timestamp2tm(pha_ms_to_tstz(lo_ms), NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range for a partition: %lld ms", (long long) lo_ms)));
+	if (lo_ms % day == 0 && (hi_ms - lo_ms) % day == 0)
+		return psprintf("samples_%04d%02d%02d", tm.tm_year, tm.tm_mon, tm.tm_mday);
+	return psprintf("samples_%04d%02d%02d_%02d%02d%02d", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void
+create_partition(int64 lo, int64 hi)
+{
+	char	   *name = pha_partition_name(lo, hi);
+	char	   *sql;
+	int			rc;
+
+	sql = psprintf("CREATE TABLE promscale_ha.%s PARTITION OF promscale_ha.samples"
+				   " FOR VALUES FROM ('epoch'::timestamptz + interval '1 millisecond' * " INT64_FORMAT ")"
+				   " TO ('epoch'::timestamptz + interval '1 millisecond' * " INT64_FORMAT ")",
+				   quote_identifier(name), lo, hi);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute(sql, false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "creating partition %s failed: %s", name, SPI_result_code_string(rc));
+	SPI_finish();
+	ereport(DEBUG1, (errmsg_internal("promscale_ha: created partition %s", name)));
+}
+
+/* Cover t: learn its partition, or create one. */
+static void
+ensure_one(Oid relid, int64 t, KnownRange *out)
+{
+	bool		held = holds_lock_on(relid);
+	Relation	rel;
+	KnownRange	gap;
+	int64		width = (int64) pha_partition_interval_s * 1000;
+	int64		lo,
+				hi;
+
+	rel = table_open(relid, AccessShareLock);
+	if (covered(rel, t, out))
+	{
+		table_close(rel, NoLock);
+		known_add(*out);
+		return;
+	}
+	table_close(rel, NoLock);
+	if (!held)
+		UnlockRelationOid(relid, AccessShareLock);
+
+	LockRelationOid(relid, AccessExclusiveLock);
+	rel = table_open(relid, NoLock);
+	if (covered(rel, t, &gap))
+	{
+		table_close(rel, NoLock);
+		*out = gap;
+		known_add(*out);
+		return;
+	}
+	table_close(rel, NoLock);
+
+	/* floor division, also for times before 1970 */
+	lo = t / width * width;
+	if (t < 0 && lo != t)
+		lo -= width;
+	hi = lo + width;
+	lo = Max(lo, gap.lo);
+	hi = Min(hi, gap.hi);
+	create_partition(lo, hi);
+	out->lo = lo;
+	out->hi = hi;
+	known_add(*out);
+}
+
+void
+pha_partitions_ensure(Oid samples_relid, const int64 *times_ms, int n)
+{
+	KnownRange	cur = {1, 0};	/* empty */
+
+	if (samples_relid != known_parent)
+	{
+		nknown = 0;
+		known_parent = samples_relid;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int64		t = times_ms[i];
+
+		if (t >= cur.lo && t < cur.hi)
+			continue;
+		if (known_lookup(t, &cur))
+			continue;
+		ensure_one(samples_relid, t, &cur);
+	}
+}

@@ -1,0 +1,3 @@
+#include "postgres.h"
+#include "shmem.h"
+void pha_shmem_init(void) {}
