@@ -120,3 +120,55 @@ CREATE FUNCTION promscale_ha.write(payload bytea)
     LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION promscale_ha.write(bytea) IS
     'Store one Prometheus remote-write 1.0 request body (snappy-compressed WriteRequest)';
+
+----------------------------------------------------------------------------------------
+-- HA state for people: live values from shared memory over the ha_leases rows
+----------------------------------------------------------------------------------------
+
+CREATE FUNCTION promscale_ha.cluster_state(
+    OUT cluster_name text, OUT leader_name text, OUT lease_start timestamptz,
+    OUT lease_until timestamptz, OUT leader_since timestamptz, OUT last_write timestamptz,
+    OUT last_sample_time timestamptz, OUT leader_changes bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'pha_cluster_state' LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION promscale_ha.replica_state(
+    OUT cluster_name text, OUT replica_name text, OUT last_sample_time timestamptz,
+    OUT last_write timestamptz, OUT samples_accepted bigint, OUT samples_deduplicated bigint,
+    OUT samples_future_dropped bigint, OUT requests bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'pha_replica_state' LANGUAGE C STRICT VOLATILE;
+
+-- One row per cluster: who leads, since when (wall clock), the sample-time span it
+-- owns, its newest stored sample and its last write (wall clock).
+CREATE VIEW promscale_ha.leaders AS
+SELECT l.cluster_name                                   AS cluster,
+       coalesce(s.leader_name, l.leader_name)           AS leader,
+       coalesce(s.leader_since, l.leader_since)         AS leader_since,
+       coalesce(s.lease_start, l.lease_start)           AS lease_start,
+       coalesce(s.lease_until, l.lease_until)           AS lease_until,
+       coalesce(s.last_sample_time, l.last_sample_time) AS last_sample_time,
+       coalesce(s.last_write, l.last_write)             AS last_write
+FROM promscale_ha.ha_leases l
+LEFT JOIN promscale_ha.cluster_state() s ON s.cluster_name = l.cluster_name;
+
+-- One row per (cluster, replica) seen since the server started.
+CREATE VIEW promscale_ha.replicas AS
+SELECT r.cluster_name                                 AS cluster,
+       r.replica_name                                 AS replica,
+       coalesce(r.replica_name = l.leader, false)     AS is_leader,
+       r.last_sample_time,
+       r.last_write,
+       r.samples_accepted,
+       r.samples_deduplicated,
+       r.samples_future_dropped,
+       r.requests,
+       l.last_sample_time - r.last_sample_time        AS behind_leader
+FROM promscale_ha.replica_state() r
+LEFT JOIN promscale_ha.leaders l ON l.cluster = r.cluster_name;
+
+-- An operator's forced failover (a maintenance drain); logged with reason 'forced'.
+-- Returns false when the replica already leads.
+CREATE FUNCTION promscale_ha.set_leader(cluster text, replica text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pha_set_leader' LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION promscale_ha.set_leader(text, text) FROM PUBLIC;

@@ -100,6 +100,13 @@ pha_now(void)
 	return GetCurrentTimestamp();
 }
 
+/* Twice the failover timeout plus a minute: enough for a takeover to find them. */
+int64
+pha_replay_keep_us(void)
+{
+	return ((int64) pha_failover_timeout_ms * 2 + 60000) * 1000;
+}
+
 void
 pha_guc_init(void)
 {

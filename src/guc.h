@@ -40,4 +40,7 @@ extern void pha_guc_init(void);
 /* Wall clock for leases: now(), or promscale_ha.test_now when a test sets it. */
 extern TimestampTz pha_now(void);
 
+/* How long followers' requests stay in the replay buffer, in microseconds. */
+extern int64 pha_replay_keep_us(void);
+
 #endif							/* PHA_GUC_H */

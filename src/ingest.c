@@ -182,8 +182,8 @@ build_rows(PhaRequest *req, const int *series_of, const int64 *ids, int nneed,
 void
 pha_request_run(PhaRequest *req)
 {
-	int		   *series_of = palloc(Max(req->nseries, 1) * sizeof(int));
-	Prometheus__TimeSeries **need_ts = palloc(Max(req->nseries, 1) * sizeof(void *));
+	int		   *series_of;
+	Prometheus__TimeSeries **need_ts;
 	int64	   *ids;
 	int64	   *floors = NULL;
 	int			nneed = 0;
@@ -194,7 +194,9 @@ pha_request_run(PhaRequest *req)
 	int64		replay_written;
 
 	if (req->ngroups > 0)
-		pha_lease_decide(req);
+		pha_lease_decide(req);	/* may add replayed series */
+	series_of = palloc(Max(req->nseries, 1) * sizeof(int));
+	need_ts = palloc(Max(req->nseries, 1) * sizeof(void *));
 
 	/* which series can contribute a row; a follower's are dropped whole */
 	for (int g = 0; g < req->ngroups; g++)

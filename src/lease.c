@@ -1,14 +1,829 @@
+/*-------------------------------------------------------------------------
+ *
+ * lease.c
+ *	  Election of one leader per HA cluster, inside the database.
+ *
+ * Model.  A cluster's leadership periods are spans of *sample time* that
+ * cover all time without overlap or hole (promscale_ha.ha_leases_logs): the
+ * first leader owns (-infinity, ...), each later one starts right after the
+ * last sample its predecessor stored.  An HA sample is stored iff its replica
+ * owned the cluster's period containing the sample's timestamp.  The current
+ * leader owns [lease_start, infinity); promscale_ha.ha_leases holds its row.
+ *
+ * Decision per (cluster, replica) group of a request, under the cluster's
+ * advisory lock (ShareLock normally, ExclusiveLock to change the leader):
+ *	- unknown cluster: the first writer becomes leader ('first writer');
+ *	- the replica leads: it owns [lease_start, inf) and its past periods;
+ *	- the leader has not written for promscale_ha.failover_timeout (wall
+ *	  clock): this replica takes over ('failover').  Its period starts after
+ *	  the old leader's newest stored sample; its buffered requests are
+ *	  replayed, per series only the samples newer than the newest stored one;
+ *	- otherwise it follows: only samples in its own past periods are kept,
+ *	  and its payload goes to the replay buffer for a future takeover.
+ *
+ * Why the locks: every write() holds the cluster's advisory lock at least in
+ * ShareLock mode until commit, and a leader change needs ExclusiveLock.  So a
+ * takeover waits for the old leader's in-flight writes (their samples are then
+ * counted in last_sample, so the new period starts after them), and for the
+ * followers' in-flight buffer inserts (so the replay sees them); a write that
+ * starts during a takeover waits for it and then sees the new leader.  Two
+ * first writers or two would-be successors serialize on ExclusiveLock and the
+ * second sees the first's result.  Lock waits obey lock_timeout; such errors
+ * are retryable (class 55/40), never silent drops.
+ *
+ * Hot path: a leader's write reads shared memory (shmem.c) and takes the
+ * ShareLock; ha_leases is written only when its reservation (lease_until) is
+ * passed or promscale_ha.lease_refresh has elapsed, by one backend at a time.
+ * lease_until is kept ahead of every stored sample of the leader, so after a
+ * crash (shared memory lost) a new leader starting there never overlaps.
+ *
+ *-------------------------------------------------------------------------
+ */
 #include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "ingest.h"
 #include "lease.h"
-void pha_lease_init(void) {}
-void pha_lease_decide(PhaRequest *req)
+#include "shmem.h"
+#include "timeconv.h"
+
+/* field4 of our advisory lock tags; pg_advisory_lock() uses 1 and 2 */
+#define PHA_LOCK_CLASS 0x5048
+
+/* A cluster entry as it was before this (sub)transaction changed it. */
+typedef struct UndoEntry
 {
-	for (int g = 0; g < req->ngroups; g++)
+	PhaClusterState old;
+	bool		existed;
+	SubTransactionId subid;
+} UndoEntry;
+
+/* Heartbeat and counters of one group, applied to shared memory at commit. */
+typedef struct Beat
+{
+	PhaReplicaKey key;
+	bool		leader;
+	int64		max_t;			/* newest sample stored (leader's heartbeat) */
+	int64		sent_max;		/* newest sample sent (replica counters) */
+	int64		new_until;		/* reservation written to ha_leases, or MIN */
+	bool		refreshed;		/* this transaction wrote the ha_leases row */
+	bool		refreshing;		/* we set refreshing_pid */
+	int64		accepted;
+	int64		deduplicated;
+	int64		future;
+	TimestampTz now;
+	SubTransactionId subid;
+} Beat;
+
+static UndoEntry *undo = NULL;
+static int	nundo = 0,
+			maxundo = 0;
+static Beat *beats = NULL;
+static int	nbeats = 0,
+			maxbeats = 0;
+
+static void *
+grow(void *arr, int *max, Size elem)
+{
+	int			newmax = Max(16, *max * 2);
+	void	   *p = arr ? repalloc(arr, newmax * elem)
+		: MemoryContextAlloc(TopMemoryContext, newmax * elem);
+
+	*max = newmax;
+	return p;
+}
+
+/*-------------------------------------------------------------------------
+ * Shared-memory access
+ *-------------------------------------------------------------------------
+ */
+
+static bool
+read_cluster(const char *cluster, PhaClusterState *out)
+{
+	PhaClusterState *e;
+
+	LWLockAcquire(pha_shared->lock, LW_SHARED);
+	e = hash_search(pha_clusters, cluster, HASH_FIND, NULL);
+	if (e)
+		*out = *e;
+	LWLockRelease(pha_shared->lock);
+	return e != NULL;
+}
+
+/* Remember how the entry looked before the first change in this subxact. */
+static void
+save_undo(const char *cluster)
+{
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	PhaClusterState *e;
+
+	for (int i = 0; i < nundo; i++)
+		if (undo[i].subid == subid && strcmp(undo[i].old.name, cluster) == 0)
+			return;
+	if (nundo == maxundo)
+		undo = grow(undo, &maxundo, sizeof(UndoEntry));
+	memset(&undo[nundo], 0, sizeof(UndoEntry));
+	LWLockAcquire(pha_shared->lock, LW_SHARED);
+	e = hash_search(pha_clusters, cluster, HASH_FIND, NULL);
+	if (e)
+		undo[nundo].old = *e;
+	else
+		strlcpy(undo[nundo].old.name, cluster, PHA_NAME_LEN);
+	undo[nundo].existed = (e != NULL);
+	LWLockRelease(pha_shared->lock);
+	undo[nundo].subid = subid;
+	nundo++;
+}
+
+/* Write st into shared memory (caller holds the ExclusiveLock advisory lock). */
+static void
+write_cluster(const PhaClusterState *st)
+{
+	PhaClusterState *e;
+	bool		found;
+
+	save_undo(st->name);
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	e = hash_search(pha_clusters, st->name, HASH_ENTER_NULL, &found);
+	if (e == NULL)
 	{
-		req->groups[g].spans = palloc(sizeof(PhaSpan));
-		req->groups[g].spans[0].lo = PG_INT64_MIN;
-		req->groups[g].spans[0].hi = PG_INT64_MAX;
-		req->groups[g].nspans = 1;
+		LWLockRelease(pha_shared->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many HA clusters for shared memory"),
+				 errdetail("promscale_ha.ha_cluster_slots is %d.", pha_ha_cluster_slots),
+				 errhint("Raise promscale_ha.ha_cluster_slots and restart PostgreSQL.")));
+	}
+	*e = *st;
+	LWLockRelease(pha_shared->lock);
+}
+
+/* Undo the changes of an aborted (sub)transaction, newest first. */
+static void
+apply_undo(SubTransactionId from)
+{
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	while (nundo > 0 && undo[nundo - 1].subid >= from)
+	{
+		UndoEntry  *u = &undo[--nundo];
+
+		if (u->existed)
+		{
+			PhaClusterState *e = hash_search(pha_clusters, u->old.name, HASH_ENTER_NULL, NULL);
+
+			if (e)
+				*e = u->old;
+		}
+		else
+			hash_search(pha_clusters, u->old.name, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(pha_shared->lock);
+}
+
+/* At commit: heartbeats and counters into shared memory; refresh flags off. */
+static void
+apply_beats(bool commit, SubTransactionId from)
+{
+	int			keep = 0;
+
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < nbeats; i++)
+	{
+		Beat	   *b = &beats[i];
+		PhaClusterState *c;
+		PhaReplicaState *r;
+
+		if (!commit && b->subid < from)
+		{
+			beats[keep++] = *b;
+			continue;
+		}
+		c = hash_search(pha_clusters, b->key.cluster, HASH_FIND, NULL);
+		if (c && b->refreshing && c->refreshing_pid == MyProcPid)
+			c->refreshing_pid = 0;
+		if (!commit)
+			continue;
+		if (c && b->leader && strcmp(c->leader, b->key.replica) == 0)
+		{
+			c->last_write = Max(c->last_write, b->now);
+			c->last_sample = Max(c->last_sample, b->max_t);
+			c->lease_until = Max(c->lease_until, b->new_until);
+			if (b->refreshed)
+				c->table_written = Max(c->table_written, b->now);
+		}
+		r = hash_search(pha_replicas, &b->key, HASH_ENTER_NULL, NULL);
+		if (r == NULL)
+			continue;			/* counters are best effort when full */
+		if (r->requests == 0 && r->last_write == 0)
+		{
+			r->last_sample = PG_INT64_MIN;
+			r->samples_accepted = r->samples_deduplicated = r->samples_future_dropped = 0;
+		}
+		r->last_sample = Max(r->last_sample, b->sent_max);
+		r->last_write = Max(r->last_write, b->now);
+		r->samples_accepted += b->accepted;
+		r->samples_deduplicated += b->deduplicated;
+		r->samples_future_dropped += b->future;
+		r->requests++;
+	}
+	LWLockRelease(pha_shared->lock);
+	nbeats = commit ? 0 : keep;
+}
+
+static void
+lease_xact_cb(XactEvent event, void *arg)
+{
+	if (pha_shared == NULL)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			nundo = 0;
+			if (nbeats > 0)
+				apply_beats(true, InvalidSubTransactionId);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (nundo > 0)
+				apply_undo(InvalidSubTransactionId);
+			if (nbeats > 0)
+				apply_beats(false, InvalidSubTransactionId);
+			nundo = 0;
+			nbeats = 0;
+			break;
+		default:
+			break;
 	}
 }
-void pha_lease_record(PhaRequest *req) {}
+
+static void
+lease_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	if (pha_shared == NULL || event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	if (nundo > 0)
+		apply_undo(mySubid);
+	if (nbeats > 0)
+		apply_beats(false, mySubid);
+}
+
+void
+pha_lease_init(void)
+{
+	RegisterXactCallback(lease_xact_cb, NULL);
+	RegisterSubXactCallback(lease_subxact_cb, NULL);
+}
+
+/*-------------------------------------------------------------------------
+ * Locks and SQL
+ *-------------------------------------------------------------------------
+ */
+
+static void
+cluster_locktag(const char *cluster, LOCKTAG *tag)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) cluster, strlen(cluster), 0);
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, PHA_LOCK_CLASS);
+}
+
+static void
+cluster_lock(const char *cluster, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	cluster_locktag(cluster, &tag);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/* Run a parameterised statement through a plan kept for the backend's life. */
+static void
+run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *values,
+		const char *nulls, int expect)
+{
+	int			rc;
+
+	if (*plan == NULL)
+	{
+		*plan = SPI_prepare(sql, nargs, types);
+		if (*plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(*plan);
+	}
+	rc = SPI_execute_plan(*plan, values, nulls, false, 0);
+	if (rc != expect)
+		elog(ERROR, "\"%s\" failed: %s", sql, SPI_result_code_string(rc));
+}
+
+static Datum
+tsd(int64 ms)
+{
+	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
+}
+
+static int64
+get_ms(int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+
+	return *isnull ? PG_INT64_MIN : pha_tstz_to_ms(DatumGetTimestampTz(d));
+}
+
+/* Add spans of the replica's past periods that meet [lo, hi). */
+static void
+add_past_periods(PhaGroup *g, int64 lo, int64 hi)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[4];
+
+	if (lo >= hi)
+		return;
+	v[0] = CStringGetTextDatum(g->cluster);
+	v[1] = CStringGetTextDatum(g->replica);
+	v[2] = tsd(lo);
+	v[3] = tsd(hi);
+	run_sql(&plan, "SELECT lease_start, lease_until FROM promscale_ha.ha_leases_logs"
+			" WHERE cluster_name = $1 AND leader_name = $2"
+			"   AND lease_start < $4 AND lease_until > $3 ORDER BY lease_start",
+			4, types, v, NULL, SPI_OK_SELECT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		n1,
+					n2;
+		Datum		s = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1);
+		Datum		u = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2);
+		PhaSpan    *sp;
+
+		g->spans = repalloc(g->spans, (g->nspans + 1) * sizeof(PhaSpan));
+		sp = &g->spans[g->nspans++];
+		sp->lo = pha_tstz_to_ms(DatumGetTimestampTz(s));
+		sp->hi = Min(pha_tstz_to_ms(DatumGetTimestampTz(u)), hi);
+	}
+}
+
+/* Load the cluster's ha_leases row into st; false when there is none. */
+static bool
+load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1];
+	bool		isnull;
+	char	   *leader;
+
+	v[0] = CStringGetTextDatum(cluster);
+	run_sql(&plan, "SELECT leader_name, lease_start, lease_until, leader_since, last_write,"
+			" last_sample_time FROM promscale_ha.ha_leases WHERE cluster_name = $1",
+			1, types, v, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return false;
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->name, cluster, PHA_NAME_LEN);
+	leader = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	strlcpy(st->leader, leader, PHA_NAME_LEN);
+	st->lease_start = get_ms(2, &isnull);
+	st->lease_until = get_ms(3, &isnull);
+	st->leader_since = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 4, &isnull));
+	st->last_sample = get_ms(6, &isnull);
+	/* samples up to the reservation may be stored: never start before it */
+	st->safe_floor = st->lease_until;
+	/* a leader known only from the table gets a full timeout to show up */
+	st->last_write = now;
+	st->table_written = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 5, &isnull));
+	return true;
+}
+
+static int64
+reservation(int64 t)
+{
+	if (t == PG_INT64_MIN)
+		return PG_INT64_MIN;
+	return Min(t, PHA_MAX_MS - pha_lease_refresh_ms) + pha_lease_refresh_ms;
+}
+
+/* Register a new cluster with g's replica as its first leader. */
+static void
+first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
+{
+	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr ins_plan = NULL;
+	static SPIPlanPtr log_plan = NULL;
+	Oid			types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[5];
+
+	if (pha_max_clusters > 0)
+	{
+		bool		isnull;
+
+		run_sql(&count_plan, "SELECT count(*) FROM promscale_ha.ha_leases", 0, NULL, NULL, NULL,
+				SPI_OK_SELECT);
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										&isnull)) >= pha_max_clusters)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many HA clusters: cannot add cluster \"%s\"", g->cluster),
+					 errdetail("promscale_ha.max_clusters is %d.", pha_max_clusters),
+					 errhint("Raise promscale_ha.max_clusters, or remove idle clusters from promscale_ha.ha_leases.")));
+	}
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->name, g->cluster, PHA_NAME_LEN);
+	strlcpy(st->leader, g->replica, PHA_NAME_LEN);
+	st->lease_start = PG_INT64_MIN;
+	st->lease_until = reservation(g->nsamples > 0 ? g->tmax : pha_tstz_to_ms(req->now));
+	st->last_sample = PG_INT64_MIN;
+	st->safe_floor = PG_INT64_MIN;
+	st->leader_since = st->last_write = st->table_written = req->now;
+	st->leader_changes = 1;
+
+	v[0] = CStringGetTextDatum(g->cluster);
+	v[1] = CStringGetTextDatum(g->replica);
+	v[2] = tsd(st->lease_start);
+	v[3] = tsd(st->lease_until);
+	v[4] = TimestampTzGetDatum(req->now);
+	run_sql(&ins_plan, "INSERT INTO promscale_ha.ha_leases (cluster_name, leader_name,"
+			" lease_start, lease_until, leader_since, last_write) VALUES ($1, $2, $3, $4, $5, $5)",
+			5, types, v, NULL, SPI_OK_INSERT);
+	run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
+			" lease_start, lease_until, reason, changed_at)"
+			" VALUES ($1, $2, $3, 'infinity', 'first writer', $5)",
+			5, types, v, NULL, SPI_OK_INSERT);
+	write_cluster(st);
+}
+
+/* Append the replica's buffered requests to req; returns their oldest sample time. */
+static int64
+replay_buffered(PhaRequest *req, PhaGroup *g, int64 *max_t)
+{
+	static SPIPlanPtr sel_plan = NULL;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		v[2];
+	int64		min_t = PG_INT64_MAX;
+	uint64		n;
+	SPITupleTable *tt;
+
+	v[0] = CStringGetTextDatum(g->cluster);
+	v[1] = CStringGetTextDatum(g->replica);
+	run_sql(&sel_plan, "DELETE FROM promscale_ha.replay_buffer"
+			" WHERE cluster_name = $1 AND replica_name = $2"
+			" RETURNING received_at, min_time, max_time, payload",
+			2, types, v, NULL, SPI_OK_DELETE_RETURNING);
+	n = SPI_processed;
+	tt = SPI_tuptable;
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		bytea	   *p;
+		int64		lo = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull)));
+		int64		hi = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull)));
+		MemoryContext spi = MemoryContextSwitchTo(req->cxt);
+
+		p = DatumGetByteaPCopy(SPI_getbinval(tt->vals[r], tt->tupdesc, 4, &isnull));
+		if (pha_request_add_payload(req, (const uint8 *) VARDATA(p), VARSIZE(p) - VARHDRSZ,
+									g->cluster, g->replica))
+		{
+			min_t = Min(min_t, lo);
+			*max_t = Max(*max_t, hi);
+		}
+		MemoryContextSwitchTo(spi);
+	}
+	return min_t;
+}
+
+/*
+ * g's replica becomes leader of st's cluster: close the old period right
+ * after the old leader's newest stored sample, open the new one, replay.
+ */
+static void
+take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
+{
+	static SPIPlanPtr close_plan = NULL;
+	static SPIPlanPtr drop_plan = NULL;
+	static SPIPlanPtr log_plan = NULL;
+	static SPIPlanPtr upd_plan = NULL;
+	Oid			types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		v[6];
+	int64		start;
+	int64		replay_min;
+	int64		replay_max = PG_INT64_MIN;
+
+	start = st->last_sample == PG_INT64_MIN ? PG_INT64_MIN : st->last_sample + 1;
+	start = Max(start, st->safe_floor);
+	start = Max(start, st->lease_start);
+
+	v[0] = CStringGetTextDatum(g->cluster);
+	v[1] = CStringGetTextDatum(g->replica);
+	v[2] = tsd(start);
+	v[3] = tsd(st->lease_start);
+	v[4] = TimestampTzGetDatum(req->now);
+	v[5] = CStringGetTextDatum(reason);
+	if (start > st->lease_start)
+		run_sql(&close_plan, "UPDATE promscale_ha.ha_leases_logs SET lease_until = $3"
+				" WHERE cluster_name = $1 AND lease_start = $4",
+				4, types, v, NULL, SPI_OK_UPDATE);
+	else						/* the old period stored nothing: it vanishes */
+		run_sql(&drop_plan, "DELETE FROM promscale_ha.ha_leases_logs"
+				" WHERE cluster_name = $1 AND lease_start = $4",
+				4, types, v, NULL, SPI_OK_DELETE);
+	run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
+			" lease_start, lease_until, reason, changed_at)"
+			" VALUES ($1, $2, $3, 'infinity', $6, $5)",
+			6, types, v, NULL, SPI_OK_INSERT);
+
+	replay_min = replay_buffered(req, g, &replay_max);
+
+	st->lease_until = reservation(Max(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN, replay_max),
+									  Max(start, pha_tstz_to_ms(req->now))));
+	v[3] = tsd(st->lease_until);
+	run_sql(&upd_plan, "UPDATE promscale_ha.ha_leases SET leader_name = $2, lease_start = $3,"
+			" lease_until = $4, leader_since = $5, last_write = $5, last_sample_time = NULL"
+			" WHERE cluster_name = $1",
+			5, types, v, NULL, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("lease of cluster \"%s\" vanished during a takeover", g->cluster),
+				 errhint("Retry the request.")));
+
+	strlcpy(st->leader, g->replica, PHA_NAME_LEN);
+	st->lease_start = start;
+	st->last_sample = start == PG_INT64_MIN ? PG_INT64_MIN : start - 1;
+	st->safe_floor = start;
+	st->leader_since = st->last_write = st->table_written = req->now;
+	st->leader_changes++;
+	write_cluster(st);
+
+	g->is_leader = true;
+	g->took_over = true;
+	g->gap_fill = true;
+	g->gap_fill_from = Min(replay_min, g->nsamples > 0 ? g->tmin : PG_INT64_MAX);
+	if (g->gap_fill_from == PG_INT64_MAX)
+		g->gap_fill_from = start;
+	ereport(LOG,
+			(errmsg("promscale_ha: replica \"%s\" now leads cluster \"%s\" (%s)",
+					g->replica, g->cluster, reason)));
+}
+
+/* Leader's progress into ha_leases when its reservation or refresh is due. */
+static void
+maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[5];
+	char		nulls[5] = "     ";
+	bool		needed = g->nsamples > 0 && g->tmax >= st->lease_until;
+	bool		due = req->now - st->table_written >= (int64) pha_lease_refresh_ms * 1000;
+
+	if (!needed && !due)
+		return;
+	if (!needed)
+	{
+		/* a heartbeat only: one backend at a time is enough */
+		bool		mine = false;
+		PhaClusterState *e;
+
+		LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+		e = hash_search(pha_clusters, g->cluster, HASH_FIND, NULL);
+		if (e && e->refreshing_pid == 0)
+		{
+			e->refreshing_pid = MyProcPid;
+			mine = true;
+		}
+		LWLockRelease(pha_shared->lock);
+		if (!mine)
+			return;
+		beat->refreshing = true;
+	}
+	beat->new_until = reservation(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN,
+									  pha_tstz_to_ms(req->now)));
+	v[0] = CStringGetTextDatum(g->cluster);
+	v[1] = CStringGetTextDatum(g->replica);
+	v[2] = tsd(beat->new_until);
+	v[3] = TimestampTzGetDatum(req->now);
+	v[4] = tsd(Max(st->last_sample, g->nsamples > 0 ? g->tmax : PG_INT64_MIN));
+	if (v[4] == tsd(PG_INT64_MIN))
+		nulls[4] = 'n';
+	run_sql(&plan, "UPDATE promscale_ha.ha_leases SET lease_until = greatest(lease_until, $3),"
+			" last_write = greatest(last_write, $4),"
+			" last_sample_time = greatest(last_sample_time, $5)"
+			" WHERE cluster_name = $1 AND leader_name = $2",
+			5, types, v, nulls, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("lease of cluster \"%s\" changed outside promscale_ha", g->cluster),
+				 errhint("Retry the request; use promscale_ha.set_leader() to change leaders.")));
+	beat->refreshed = true;
+}
+
+/* Keep a follower's payload for a later takeover; prune the cluster's buffer. */
+static void
+buffer_payload(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
+{
+	static SPIPlanPtr ins_plan = NULL;
+	static SPIPlanPtr prune_plan = NULL;
+	Oid			types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BYTEAOID};
+	Datum		v[6];
+	bytea	   *p;
+	bool		prune = false;
+	PhaClusterState *e;
+
+	if (pha_replay_buffer_kb == 0 || g->nsamples == 0 || req->payload == NULL)
+		return;
+	p = palloc(VARHDRSZ + req->payload_len);
+	SET_VARSIZE(p, VARHDRSZ + req->payload_len);
+	memcpy(VARDATA(p), req->payload, req->payload_len);
+	v[0] = CStringGetTextDatum(g->cluster);
+	v[1] = CStringGetTextDatum(g->replica);
+	v[2] = TimestampTzGetDatum(req->now);
+	v[3] = tsd(g->tmin);
+	v[4] = tsd(g->tmax);
+	v[5] = PointerGetDatum(p);
+	run_sql(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
+			" (cluster_name, replica_name, received_at, min_time, max_time, payload)"
+			" VALUES ($1, $2, $3, $4, $5, $6)", 6, types, v, NULL, SPI_OK_INSERT);
+
+	/* prune at most once a second per cluster: by age, then by size */
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	e = hash_search(pha_clusters, g->cluster, HASH_FIND, NULL);
+	if (e && req->now - e->last_prune >= USECS_PER_SEC)
+	{
+		e->last_prune = req->now;
+		prune = true;
+	}
+	LWLockRelease(pha_shared->lock);
+	if (prune)
+	{
+		Oid			ptypes[3] = {TEXTOID, TIMESTAMPTZOID, INT8OID};
+		Datum		pv[3];
+
+		pv[0] = v[0];
+		pv[1] = TimestampTzGetDatum(req->now - pha_replay_keep_us());
+		pv[2] = Int64GetDatum((int64) pha_replay_buffer_kb * 1024);
+		run_sql(&prune_plan, "DELETE FROM promscale_ha.replay_buffer b USING ("
+				"   SELECT ctid AS id, received_at,"
+				"          sum(octet_length(payload)) OVER (ORDER BY received_at DESC) AS total"
+				"   FROM promscale_ha.replay_buffer WHERE cluster_name = $1) x"
+				" WHERE b.ctid = x.id AND (x.received_at < $2 OR x.total > $3)",
+				3, ptypes, pv, NULL, SPI_OK_DELETE);
+	}
+}
+
+static bool
+leader_silent(const PhaClusterState *st, TimestampTz now)
+{
+	return now - st->last_write >= (int64) pha_failover_timeout_ms * 1000;
+}
+
+static Beat *
+new_beat(PhaRequest *req, PhaGroup *g)
+{
+	Beat	   *b;
+
+	if (nbeats == maxbeats)
+		beats = grow(beats, &maxbeats, sizeof(Beat));
+	b = &beats[nbeats++];
+	memset(b, 0, sizeof(Beat));
+	strlcpy(b->key.cluster, g->cluster, PHA_NAME_LEN);
+	strlcpy(b->key.replica, g->replica, PHA_NAME_LEN);
+	b->max_t = PG_INT64_MIN;
+	b->sent_max = PG_INT64_MIN;
+	b->new_until = PG_INT64_MIN;
+	b->now = req->now;
+	b->subid = GetCurrentSubTransactionId();
+	return b;
+}
+
+/* The verdict for one group; force_reason set means set_leader(). */
+static void
+decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
+{
+	PhaClusterState st;
+	bool		found;
+	bool		exclusive;
+	bool		is_leader;
+	Beat	   *beat;
+
+	found = read_cluster(g->cluster, &st);
+	exclusive = force_reason != NULL || !found ||
+		(strcmp(st.leader, g->replica) != 0 && leader_silent(&st, req->now) && g->nsamples > 0);
+	cluster_lock(g->cluster, exclusive ? ExclusiveLock : ShareLock);
+	found = read_cluster(g->cluster, &st);
+	if (!exclusive && (!found || (strcmp(st.leader, g->replica) != 0 &&
+								  leader_silent(&st, req->now) && g->nsamples > 0)))
+	{
+		/* it changed while we waited: start over in exclusive mode */
+		LOCKTAG		tag;
+
+		cluster_locktag(g->cluster, &tag);
+		LockRelease(&tag, ShareLock, false);
+		cluster_lock(g->cluster, ExclusiveLock);
+		exclusive = true;
+		found = read_cluster(g->cluster, &st);
+	}
+
+	g->spans = MemoryContextAlloc(req->cxt, 4 * sizeof(PhaSpan));
+	g->nspans = 0;
+	beat = new_beat(req, g);
+
+	if (!found && !load_from_table(g->cluster, req->now, &st))
+	{
+		if (force_reason)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("HA cluster \"%s\" does not exist", g->cluster),
+					 errhint("A cluster exists once one of its replicas has written.")));
+		first_writer(req, g, &st);
+	}
+	else if (!found)
+		write_cluster(&st);		/* loaded from the table */
+
+	is_leader = strcmp(st.leader, g->replica) == 0;
+	if (!is_leader && (force_reason || (exclusive && leader_silent(&st, req->now) && g->nsamples > 0)))
+	{
+		take_over(req, g, &st, force_reason ? force_reason : "failover");
+		is_leader = true;
+	}
+
+	if (is_leader)
+	{
+		g->is_leader = true;
+		g->spans[0].lo = st.lease_start;
+		g->spans[0].hi = PG_INT64_MAX;
+		g->nspans = 1;
+		if (g->nsamples > 0 && g->tmin < st.lease_start)
+			add_past_periods(g, g->tmin, st.lease_start);
+		if (!g->gap_fill)
+			maybe_refresh(req, g, &st, beat);
+	}
+	else
+	{
+		if (g->nsamples > 0 && g->tmin < st.lease_start)
+			add_past_periods(g, g->tmin, Min(g->tmax + 1, st.lease_start));
+		buffer_payload(req, g, &st);
+	}
+	beat->leader = g->is_leader;
+	g->decided = true;
+}
+
+void
+pha_lease_decide(PhaRequest *req)
+{
+	pha_shmem_require("HA de-duplication (a series with both HA labels)");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int g = 0; g < req->ngroups; g++)
+		if (!req->groups[g].decided)
+			decide_group(req, &req->groups[g], NULL);
+	SPI_finish();
+}
+
+void
+pha_lease_force(PhaRequest *req, int group)
+{
+	pha_shmem_require("promscale_ha.set_leader()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	decide_group(req, &req->groups[group], "forced");
+	SPI_finish();
+}
+
+void
+pha_lease_record(PhaRequest *req)
+{
+	/* the beats were queued in decide order, one per group */
+	int			first = nbeats - req->ngroups;
+
+	if (first < 0)
+		return;
+	for (int i = 0; i < req->ngroups; i++)
+	{
+		PhaGroup   *g = &req->groups[i];
+		Beat	   *b = &beats[first + i];
+
+		b->max_t = g->max_stored_t;
+		b->sent_max = g->nsamples > 0 ? g->tmax : PG_INT64_MIN;
+		b->accepted = g->accepted;
+		b->deduplicated = g->deduplicated;
+		b->future = g->future;
+	}
+}

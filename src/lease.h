@@ -19,6 +19,9 @@ extern void pha_lease_init(void);
  */
 extern void pha_lease_decide(PhaRequest *req);
 
+/* set_leader(): make group's replica the leader now, with replay. */
+extern void pha_lease_force(PhaRequest *req, int group);
+
 /* After the samples are stored: queue heartbeats and counters for commit. */
 extern void pha_lease_record(PhaRequest *req);
 

@@ -37,6 +37,7 @@ typedef struct PhaGroup
 	/* set by the lease decision */
 	bool		decided;
 	bool		is_leader;		/* leads the cluster after this request */
+	bool		took_over;		/* became leader in this request */
 	PhaSpan    *spans;			/* sample times this replica owns */
 	int			nspans;
 	bool		gap_fill;		/* takeover: also t > newest stored, per series */

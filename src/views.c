@@ -1,0 +1,148 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.c
+ *	  SQL functions over the shared lease state: cluster_state() and
+ *	  replica_state() (behind the leaders and replicas views), and the
+ *	  operator's set_leader().
+ *
+ * The state functions copy each entry under pha_shared->lock in LW_SHARED
+ * mode and build the result outside it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "ingest.h"
+#include "lease.h"
+#include "shmem.h"
+#include "timeconv.h"
+
+PG_FUNCTION_INFO_V1(pha_cluster_state);
+PG_FUNCTION_INFO_V1(pha_replica_state);
+PG_FUNCTION_INFO_V1(pha_set_leader);
+
+static Datum
+ms_datum(int64 ms, bool *isnull)
+{
+	*isnull = (ms == PG_INT64_MIN);
+	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
+}
+
+Datum
+pha_cluster_state(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	PhaClusterState *e;
+	PhaClusterState *copy;
+	long		n = 0,
+				max;
+
+	pha_shmem_require("promscale_ha.cluster_state()");
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(pha_shared->lock, LW_SHARED);
+	max = hash_get_num_entries(pha_clusters);
+	copy = palloc(Max(max, 1) * sizeof(PhaClusterState));
+	hash_seq_init(&seq, pha_clusters);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (n < max)
+			copy[n++] = *e;
+	}
+	LWLockRelease(pha_shared->lock);
+
+	for (long i = 0; i < n; i++)
+	{
+		Datum		v[8];
+		bool		nulls[8] = {0};
+
+		v[0] = CStringGetTextDatum(copy[i].name);
+		v[1] = CStringGetTextDatum(copy[i].leader);
+		v[2] = TimestampTzGetDatum(pha_ms_to_tstz(copy[i].lease_start));
+		v[3] = TimestampTzGetDatum(pha_ms_to_tstz(copy[i].lease_until));
+		v[4] = TimestampTzGetDatum(copy[i].leader_since);
+		v[5] = TimestampTzGetDatum(copy[i].last_write);
+		v[6] = ms_datum(copy[i].last_sample, &nulls[6]);
+		v[7] = Int64GetDatum(copy[i].leader_changes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+pha_replica_state(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	PhaReplicaState *e;
+	PhaReplicaState *copy;
+	long		n = 0,
+				max;
+
+	pha_shmem_require("promscale_ha.replica_state()");
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(pha_shared->lock, LW_SHARED);
+	max = hash_get_num_entries(pha_replicas);
+	copy = palloc(Max(max, 1) * sizeof(PhaReplicaState));
+	hash_seq_init(&seq, pha_replicas);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (n < max)
+			copy[n++] = *e;
+	}
+	LWLockRelease(pha_shared->lock);
+
+	for (long i = 0; i < n; i++)
+	{
+		Datum		v[8];
+		bool		nulls[8] = {0};
+
+		v[0] = CStringGetTextDatum(copy[i].key.cluster);
+		v[1] = CStringGetTextDatum(copy[i].key.replica);
+		v[2] = ms_datum(copy[i].last_sample, &nulls[2]);
+		v[3] = TimestampTzGetDatum(copy[i].last_write);
+		v[4] = Int64GetDatum(copy[i].samples_accepted);
+		v[5] = Int64GetDatum(copy[i].samples_deduplicated);
+		v[6] = Int64GetDatum(copy[i].samples_future_dropped);
+		v[7] = Int64GetDatum(copy[i].requests);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	return (Datum) 0;
+}
+
+static char *
+name_arg(text *t, const char *what)
+{
+	char	   *s = text_to_cstring(t);
+
+	if (s[0] == '\0' || strlen(s) >= PHA_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s name \"%s\"", what, s),
+				 errdetail("Names are 1 to %d bytes long.", PHA_NAME_LEN - 1)));
+	return s;
+}
+
+/* Force a leader change now; returns false if the replica already leads. */
+Datum
+pha_set_leader(PG_FUNCTION_ARGS)
+{
+	char	   *cluster = name_arg(PG_GETARG_TEXT_PP(0), "cluster");
+	char	   *replica = name_arg(PG_GETARG_TEXT_PP(1), "replica");
+	MemoryContext caller = CurrentMemoryContext;
+	PhaRequest *req;
+	int			g;
+	bool		changed;
+
+	req = pha_request_begin(NULL, 0);
+	g = pha_group_find(req, cluster, replica);
+	pha_lease_force(req, g);
+	pha_request_run(req);
+	changed = req->groups[g].took_over;
+	pha_request_end(req, caller);
+	PG_RETURN_BOOL(changed);
+}
