@@ -266,7 +266,7 @@ outcome(const PhaCounts *c)
 {
 	if (c->samples_received == 0)
 		return "empty";
-	if (c->samples_deduplicated == 0)
+	if (c->samples_deduplicated == 0 && c->samples_future_dropped == 0)
 		return "stored";
 	if (c->samples_deduplicated + c->samples_future_dropped >= c->samples_received)
 		return "deduplicated";

@@ -122,11 +122,13 @@ static const MetricTemplate templates[] = {
 	{"up", false, "", "Whether the target was reachable.", 2, {D_ENV, D_REGION}},
 };
 
+/* What --values asks for. */
 typedef enum
 {
 	V_COUNTER, V_GAUGE, V_SPECIAL
 } ValueKind;
 
+/* How a --case builds its bytes: one crafted series, or framing-level damage. */
 typedef enum
 {
 	C_NONE, C_SERIES, C_EMPTY, C_NOT_PROTOBUF, C_TRUNCATED, C_HUGE_HEADER, C_NOT_SNAPPY
@@ -149,6 +151,7 @@ static const CaseLabel cl_nul[] = {CL("__name__", "up"), CL("job", "no" "\0" "de
 static const CaseLabel cl_no_name[] = {CL("instance", "10.0.0.1:9100"), CL("job", "node")};
 static const CaseLabel cl_empty_name[] = {CL("", "x"), CL("__name__", "up"), CL("job", "node")};
 
+/* One --case: its name, what it emits, and the labels of its single series. */
 typedef struct CaseDef
 {
 	const char *name;
@@ -172,6 +175,7 @@ static const CaseDef cases[] = {
 	{"empty-request", C_EMPTY, NULL, 0},
 };
 
+/* The command line, after defaults. */
 typedef struct Options
 {
 	int64_t		series;
@@ -206,6 +210,7 @@ typedef struct Pool
 	size_t		cap;
 } Pool;
 
+/* xorshift64* state; never zero. */
 typedef struct Rng
 {
 	uint64_t	state;
@@ -608,7 +613,7 @@ static uint8_t *
 build_case(Options *o, Pool *pool, size_t *outlen)
 {
 	static const char not_pb[] = "this is not a protobuf message at all";
-	static const uint8_t huge[] = {0x80, 0x80, 0x80, 0x80, 0x08, 0xde, 0xad, 0xbe, 0xef};
+	static const char huge[] = "\x80\x80\x80\x80\x08\xde\xad\xbe\xef";	/* 2^31, garbage */
 	const CaseDef *c = o->casedef;
 	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
 	uint8_t    *out;
@@ -617,15 +622,11 @@ build_case(Options *o, Pool *pool, size_t *outlen)
 	{
 		case C_NOT_PROTOBUF:
 			return compress(pool, (const uint8_t *) not_pb, sizeof(not_pb) - 1, outlen);
-		case C_HUGE_HEADER:		/* varint 2^31, then garbage */
-			out = pool_alloc(pool, sizeof(huge));
-			memcpy(out, huge, sizeof(huge));
-			*outlen = sizeof(huge);
-			return out;
+		case C_HUGE_HEADER:
 		case C_NOT_SNAPPY:
-			out = pool_alloc(pool, 11);
-			memcpy(out, "hello world", 11);
-			*outlen = 11;
+			*outlen = c->kind == C_HUGE_HEADER ? sizeof(huge) - 1 : strlen("hello world");
+			out = pool_alloc(pool, *outlen);
+			memcpy(out, c->kind == C_HUGE_HEADER ? huge : "hello world", *outlen);
 			return out;
 		case C_TRUNCATED:
 			o->series = 50;
@@ -638,10 +639,10 @@ build_case(Options *o, Pool *pool, size_t *outlen)
 			{
 				Prometheus__TimeSeries *ts = pool_alloc(pool, sizeof(*ts));
 				Prometheus__Sample *sm = pool_alloc(pool, sizeof(*sm));
-				Prometheus__Label *l = pool_alloc(pool, (c->nlabels + 1) * sizeof(*l));
+				Prometheus__Label *l = pool_alloc(pool, c->nlabels * sizeof(*l));
 
 				prometheus__time_series__init(ts);
-				ts->labels = pool_alloc(pool, (c->nlabels + 1) * sizeof(Prometheus__Label *));
+				ts->labels = pool_alloc(pool, c->nlabels * sizeof(Prometheus__Label *));
 				for (size_t i = 0; i < c->nlabels; i++)
 				{
 					prometheus__label__init(&l[i]);
