@@ -3,12 +3,21 @@
  * store.c
  *	  Batched insert of one request's samples into promscale_ha.samples.
  *
- * All rows of a request go in one statement: INSERT ... SELECT FROM unnest()
- * of three arrays with ON CONFLICT DO NOTHING against the unique index on
- * (series_id, time).  That gives "a (series, time) pair is stored once, the
- * first value wins" with no window for races: speculative insertion resolves
- * concurrent inserts of the same key without errors or deadlocks.  The
- * measured cost of the alternatives is in README.md ("Storage choices").
+ * All rows of a request go in one batch, by one of two paths:
+ *
+ *	- fast path: PostgreSQL's own COPY FROM machinery (BeginCopyFrom with an
+ *	  in-memory data source in binary format), which routes rows to
+ *	  partitions and uses multi-insert buffers, inside a subtransaction.  The
+ *	  unique index on (series_id, time) rejects a repeated sample with 23505;
+ *	- only then, slow path: the subtransaction is rolled back and the rows go
+ *	  in again with INSERT ... SELECT FROM unnest() ON CONFLICT DO NOTHING,
+ *	  which skips the repeats (first value wins) and settles concurrent
+ *	  inserts of the same key without errors.
+ *
+ * A retried request takes both paths; every other request only the first,
+ * which skips ON CONFLICT's index probe per row.  Measured on 10,000-sample
+ * requests: INSERT ... ON CONFLICT alone ran at 0.33x of a plain binary COPY
+ * of the same rows; figures of this path are in README.md ("Storage choices").
  *
  * Values travel as float8 Datums and are stored as their 8 bytes, so NaN
  * payloads (the Prometheus stale marker) stay bit-exact.
@@ -17,12 +26,23 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/copy.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
+#include "port/pg_bswap.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
 
 #include "partition.h"
 #include "store.h"
@@ -30,6 +50,8 @@
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr newest_plan = NULL;
+
+static int64 insert_on_conflict(PhaRows *rows);
 
 void
 pha_rows_init(PhaRows *rows, int capacity)
@@ -72,8 +94,143 @@ pha_samples_relid(void)
 	return relid;
 }
 
+/* The binary COPY stream being fed to CopyFrom, and how far it was read. */
+static const char *copy_buf = NULL;
+static size_t copy_len = 0;
+static size_t copy_pos = 0;
+
+static int
+copy_read_cb(void *outbuf, int minread, int maxread)
+{
+	size_t		n = Min((size_t) maxread, copy_len - copy_pos);
+
+	memcpy(outbuf, copy_buf + copy_pos, n);
+	copy_pos += n;
+	return (int) n;
+}
+
+static inline char *
+put_be64(char *p, uint64 v)
+{
+	uint32		len = pg_hton32(8);
+
+	v = pg_hton64(v);
+	memcpy(p, &len, 4);
+	memcpy(p + 4, &v, 8);
+	return p + 12;
+}
+
+/* Rows as a COPY binary stream: header, 3 fields of 8 bytes per row, trailer. */
+static char *
+rows_to_copy_binary(PhaRows *rows, size_t *len)
+{
+	static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0";
+	size_t		size = sizeof(header) + (size_t) rows->n * 38 + 2;
+	char	   *buf = palloc_extended(size, MCXT_ALLOC_HUGE);
+	char	   *p = buf;
+	uint16		nfields = pg_hton16(3);
+	uint16		trailer = 0xFFFF;
+
+	memcpy(p, header, sizeof(header));
+	p += sizeof(header);
+	for (int i = 0; i < rows->n; i++)
+	{
+		uint64		v;
+
+		memcpy(p, &nfields, 2);
+		p += 2;
+		p = put_be64(p, (uint64) rows->series_id[i]);
+		p = put_be64(p, (uint64) pha_ms_to_tstz(rows->time_ms[i]));
+		memcpy(&v, &rows->value[i], 8);
+		p = put_be64(p, v);
+	}
+	memcpy(p, &trailer, 2);
+	p += 2;
+	*len = p - buf;
+	return buf;
+}
+
+/* COPY the rows into samples; errors (23505 on a repeat) propagate. */
+static int64
+copy_rows(Oid relid, PhaRows *rows)
+{
+	Relation	rel = table_open(relid, RowExclusiveLock);
+	ParseState *pstate = make_parsestate(NULL);
+	ParseNamespaceItem *nsitem;
+	CopyFromState cstate;
+	int64		stored;
+	List	   *options = list_make1(makeDefElem("format", (Node *) makeString("binary"), -1));
+
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+	nsitem->p_rte->requiredPerms = ACL_INSERT;
+	ExecCheckRTPerms(pstate->p_rtable, true);
+
+	copy_buf = rows_to_copy_binary(rows, &copy_len);
+	copy_pos = 0;
+	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_read_cb, NIL, options);
+	stored = (int64) CopyFrom(cstate);
+	EndCopyFrom(cstate);
+	copy_buf = NULL;
+	table_close(rel, NoLock);
+	return stored;
+}
+
+/* Try the COPY path in a subtransaction; -1 if a repeated sample stopped it. */
+static int64
+try_copy(Oid relid, PhaRows *rows)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int64		stored = -1;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		stored = copy_rows(relid, rows);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		copy_buf = NULL;
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		stored = -1;
+	}
+	PG_END_TRY();
+	return stored;
+}
+
 int64
 pha_store_rows(PhaRows *rows)
+{
+	Oid			relid;
+	int64		stored;
+
+	if (rows->n == 0)
+		return 0;
+	relid = pha_samples_relid();
+	pha_partitions_ensure(relid, rows->time_ms, rows->n);
+	stored = try_copy(relid, rows);
+	if (stored >= 0)
+		return stored;
+	return insert_on_conflict(rows);
+}
+
+/* The slow path: skip rows whose (series_id, time) is stored already. */
+static int64
+insert_on_conflict(PhaRows *rows)
 {
 	Datum	   *ids;
 	Datum	   *times;
@@ -81,10 +238,6 @@ pha_store_rows(PhaRows *rows)
 	Datum		args[3];
 	int			rc;
 	int64		stored;
-
-	if (rows->n == 0)
-		return 0;
-	pha_partitions_ensure(pha_samples_relid(), rows->time_ms, rows->n);
 
 	/* int8 and float8 are pass-by-value: the Datum arrays are the data */
 	ids = palloc(rows->n * sizeof(Datum));
