@@ -1,7 +1,8 @@
 # Makefile - PGXS build of the promscale_ha extension, its programs and its test suites.
 #
 #   make / make install     the extension library, its SQL scripts, and the programs
-#                           promscale-ha-gen (payload generator)
+#                           promscale-ha-gen (payload generator) and
+#                           promscale-ha-http (the HTTP front end)
 #   make installcheck       pg_regress + isolation suites on a throw-away cluster
 #   make fixtures           regenerate test/data/*.bin with promscale-ha-gen
 #
@@ -31,7 +32,8 @@ ISOLATION      = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=. --temp-instance=./tmp_check_iso \
                  --temp-config=test/isolation.conf --load-extension=promscale_ha
 
-TOOLS       = promscale-ha-gen
+HTTP_SRCS   = $(sort $(wildcard src/http/*.c))
+TOOLS       = promscale-ha-gen $(if $(HTTP_SRCS),promscale-ha-http)
 EXTRA_CLEAN = src/gen/*.pb-c.c src/gen/*.pb-c.h src/*.d src/tools/*.d $(TOOLS) \
               results output_iso tmp_check tmp_check_iso regression.diffs regression.out
 
@@ -50,6 +52,11 @@ $(OBJS): $(GEN_H)
 TOOL_CFLAGS = -O2 -g $(WARN_FLAGS) -Wno-declaration-after-statement -Isrc -Isrc/gen
 promscale-ha-gen: src/tools/gen.c $(GEN_C) $(GEN_H)
 	$(CC) $(TOOL_CFLAGS) -o $@ src/tools/gen.c $(GEN_C) -lprotobuf-c -lsnappy -lm
+
+# The HTTP front end: libmicrohttpd + libpq, no server headers.
+promscale-ha-http: $(HTTP_SRCS) $(wildcard src/http/*.h)
+	$(CC) $(TOOL_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $(HTTP_SRCS) \
+		-L$(shell $(PG_CONFIG) --libdir) -lmicrohttpd -lpq -lpthread
 
 all: $(TOOLS)
 
