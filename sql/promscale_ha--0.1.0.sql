@@ -148,7 +148,8 @@ SELECT l.cluster_name                                   AS cluster,
        coalesce(s.lease_start, l.lease_start)           AS lease_start,
        coalesce(s.lease_until, l.lease_until)           AS lease_until,
        coalesce(s.last_sample_time, l.last_sample_time) AS last_sample_time,
-       coalesce(s.last_write, l.last_write)             AS last_write
+       coalesce(s.last_write, l.last_write)             AS last_write,
+       s.leader_changes                                 AS leader_changes_since_start
 FROM promscale_ha.ha_leases l
 LEFT JOIN promscale_ha.cluster_state() s ON s.cluster_name = l.cluster_name;
 
@@ -172,3 +173,18 @@ LEFT JOIN promscale_ha.leaders l ON l.cluster = r.cluster_name;
 CREATE FUNCTION promscale_ha.set_leader(cluster text, replica text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'pha_set_leader' LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION promscale_ha.set_leader(text, text) FROM PUBLIC;
+
+----------------------------------------------------------------------------------------
+-- Counters (shared memory, since the server started)
+----------------------------------------------------------------------------------------
+
+CREATE FUNCTION promscale_ha.stats(
+    OUT samples_written bigint, OUT samples_deduplicated bigint,
+    OUT samples_future_dropped bigint, OUT samples_already_stored bigint,
+    OUT samples_replayed bigint, OUT requests_stored bigint,
+    OUT requests_deduplicated bigint, OUT requests_partial bigint, OUT requests_empty bigint,
+    OUT leader_changes bigint, OUT worker_runs bigint, OUT worker_pid integer,
+    OUT worker_last_run timestamptz, OUT worker_last_error text,
+    OUT worker_last_error_at timestamptz)
+    AS 'MODULE_PATHNAME', 'pha_stats' LANGUAGE C STRICT VOLATILE;
+CREATE VIEW promscale_ha.stats AS SELECT * FROM promscale_ha.stats();

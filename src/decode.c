@@ -306,9 +306,13 @@ pha_validate_series(Prometheus__TimeSeries *ts, long index, const PhaDecodeLimit
 						"Label \"%s\" of series %ld has a value of %zu bytes; the limit (promscale_ha.max_label_value_length) is %zu.",
 						excerpt(&l->name, buf, sizeof(buf)), index, l->value.len,
 						limits->max_label_value_len);
+		if (l->value.len > 0 && memchr(l->value.data, 0, l->value.len) != NULL)
+			return fail(err, PHA_DECODE_BAD_UTF8, index, "label value contains a NUL byte",
+						"Label \"%s\" of series %ld has a value with a 0x00 byte, which text cannot hold.",
+						excerpt(&l->name, buf, sizeof(buf)), index);
 		if (!pha_utf8_valid(l->value.data, l->value.len))
 			return fail(err, PHA_DECODE_BAD_UTF8, index, "label value is not valid UTF-8",
-						"Label \"%s\" of series %ld has a value that is not valid UTF-8 or contains a NUL byte.",
+						"Label \"%s\" of series %ld has a value that is not valid UTF-8.",
 						excerpt(&l->name, buf, sizeof(buf)), index);
 		if (l->value.len == 0)
 			continue;			/* an empty value means the label is absent */

@@ -6,8 +6,8 @@
  * Every series is looked at.  One with both the cluster and the replica label
  * (promscale_ha.cluster_label / replica_label) joins the group of that pair
  * and loses its replica label; one with neither is stored as sent; one with
- * only one of them is stored as sent, or rejected when
- * promscale_ha.require_ha_labels is on.  A request usually holds a single
+ * only one of them is stored without the HA election, or rejected when
+ * promscale_ha.require_ha_labels is on.  The replica label is never stored.  A request usually holds a single
  * group, so the last group found is tried first: checking every series costs
  * two binary searches of its labels and one string compare.
  *
@@ -162,6 +162,8 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 							cl ? pha_replica_label : pha_cluster_label),
 					 errdetail("Series %zu of the request; promscale_ha.require_ha_labels is on.", i),
 					 errhint("Set both labels as external_labels of every Prometheus replica.")));
+		else if (rl != NULL)
+			remove_label(ts, rl);	/* the replica label is never stored */
 
 		add_series(req, ts, g, false);
 		req->counts.samples_received += ts->n_samples;

@@ -42,6 +42,10 @@ int			pha_ha_cluster_slots = 1024;
 char	   *pha_test_now = NULL;
 
 char	   *pha_database = NULL;
+int			pha_cluster_idle_timeout_s = 86400;
+int			pha_lease_log_retention_s = 30 * 86400;
+int			pha_retention_s = 0;
+int			pha_housekeeping_interval_s = 60;
 
 /* promscale_ha.cluster_label / replica_label must be valid label names. */
 static bool
@@ -200,6 +204,30 @@ pha_guc_init(void)
 							   &pha_test_now, "",
 							   PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							   check_test_now, NULL, NULL);
+
+	DefineCustomIntVariable("promscale_ha.cluster_idle_timeout",
+							"How long a cluster may send nothing before the worker forgets it.",
+							"Its row leaves promscale_ha.ha_leases; its history stays in "
+							"ha_leases_logs. 0 means never.",
+							&pha_cluster_idle_timeout_s, 86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.lease_log_retention",
+							"How long ended leadership periods stay in ha_leases_logs.",
+							"0 means forever.",
+							&pha_lease_log_retention_s, 30 * 86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.retention",
+							"Age after which the worker drops sample partitions.",
+							"A partition is dropped when all of its range is older. "
+							"0 means keep forever.",
+							&pha_retention_s, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.housekeeping_interval",
+							"How often the worker prunes, creates and drops.",
+							"Replay-buffer pruning, idle clusters, log trimming, partitions "
+							"ahead and retention. 0 turns housekeeping off.",
+							&pha_housekeeping_interval_s, 60, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{

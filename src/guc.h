@@ -34,6 +34,10 @@ extern char *pha_test_now;
 
 /* background worker */
 extern char *pha_database;
+extern int	pha_cluster_idle_timeout_s;
+extern int	pha_lease_log_retention_s;
+extern int	pha_retention_s;
+extern int	pha_housekeeping_interval_s;
 
 extern void pha_guc_init(void);
 

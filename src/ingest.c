@@ -30,6 +30,7 @@
 #include "ingest.h"
 #include "lease.h"
 #include "series.h"
+#include "stats.h"
 #include "store.h"
 #include "timeconv.h"
 
@@ -259,6 +260,7 @@ pha_request_run(PhaRequest *req)
 
 	if (req->ngroups > 0)
 		pha_lease_record(req);
+	pha_stats_samples(&req->counts);
 }
 
 static const char *
@@ -292,6 +294,7 @@ pha_write(PG_FUNCTION_ARGS)
 	pha_request_run(req);
 	c = req->counts;
 	pha_request_end(req, caller);
+	pha_stats_request(outcome(&c));
 
 	values[0] = Int64GetDatum(c.samples_received);
 	values[1] = Int64GetDatum(c.samples_written);

@@ -42,6 +42,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -49,6 +50,7 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -56,6 +58,7 @@
 #include "ingest.h"
 #include "lease.h"
 #include "shmem.h"
+#include "stats.h"
 #include "timeconv.h"
 
 /* field4 of our advisory lock tags; pg_advisory_lock() uses 1 and 2 */
@@ -109,17 +112,39 @@ grow(void *arr, int *max, Size elem)
  *-------------------------------------------------------------------------
  */
 
-static bool
-read_cluster(const char *cluster, PhaClusterState *out)
+/* ha_leases of the extension as it exists now; shared state of another is stale. */
+static Oid	cur_leases_relid = InvalidOid;
+
+/* Look up ha_leases; shared entries loaded from a dropped one are ignored. */
+Oid
+pha_lease_check_relid(void)
+{
+	Oid			nsp = get_namespace_oid("promscale_ha", true);
+
+	cur_leases_relid = OidIsValid(nsp) ? get_relname_relid("ha_leases", nsp) : InvalidOid;
+	if (!OidIsValid(cur_leases_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table promscale_ha.ha_leases does not exist"),
+				 errhint("Run CREATE EXTENSION promscale_ha.")));
+	return cur_leases_relid;
+}
+
+bool
+pha_read_cluster(const char *cluster, PhaClusterState *out)
 {
 	PhaClusterState *e;
+	PhaClusterKey key;
+	bool		valid;
 
+	pha_cluster_key(cluster, &key);
 	LWLockAcquire(pha_shared->lock, LW_SHARED);
-	e = hash_search(pha_clusters, cluster, HASH_FIND, NULL);
-	if (e)
+	e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
+	valid = e != NULL && e->leases_relid == cur_leases_relid;
+	if (valid)
 		*out = *e;
 	LWLockRelease(pha_shared->lock);
-	return e != NULL;
+	return valid;
 }
 
 /* Remember how the entry looked before the first change in this subxact. */
@@ -128,19 +153,21 @@ save_undo(const char *cluster)
 {
 	SubTransactionId subid = GetCurrentSubTransactionId();
 	PhaClusterState *e;
+	PhaClusterKey key;
 
 	for (int i = 0; i < nundo; i++)
-		if (undo[i].subid == subid && strcmp(undo[i].old.name, cluster) == 0)
+		if (undo[i].subid == subid && strcmp(undo[i].old.key.name, cluster) == 0)
 			return;
 	if (nundo == maxundo)
 		undo = grow(undo, &maxundo, sizeof(UndoEntry));
 	memset(&undo[nundo], 0, sizeof(UndoEntry));
+	pha_cluster_key(cluster, &key);
 	LWLockAcquire(pha_shared->lock, LW_SHARED);
-	e = hash_search(pha_clusters, cluster, HASH_FIND, NULL);
+	e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
 	if (e)
 		undo[nundo].old = *e;
 	else
-		strlcpy(undo[nundo].old.name, cluster, PHA_NAME_LEN);
+		undo[nundo].old.key = key;
 	undo[nundo].existed = (e != NULL);
 	LWLockRelease(pha_shared->lock);
 	undo[nundo].subid = subid;
@@ -148,15 +175,16 @@ save_undo(const char *cluster)
 }
 
 /* Write st into shared memory (caller holds the ExclusiveLock advisory lock). */
-static void
-write_cluster(const PhaClusterState *st)
+void
+pha_write_cluster(PhaClusterState *st)
 {
 	PhaClusterState *e;
 	bool		found;
 
-	save_undo(st->name);
+	st->leases_relid = cur_leases_relid;
+	save_undo(st->key.name);
 	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	e = hash_search(pha_clusters, st->name, HASH_ENTER_NULL, &found);
+	e = hash_search(pha_clusters, &st->key, HASH_ENTER_NULL, &found);
 	if (e == NULL)
 	{
 		LWLockRelease(pha_shared->lock);
@@ -167,6 +195,25 @@ write_cluster(const PhaClusterState *st)
 				 errhint("Raise promscale_ha.ha_cluster_slots and restart PostgreSQL.")));
 	}
 	*e = *st;
+	LWLockRelease(pha_shared->lock);
+}
+
+/* Forget a cluster (caller holds its ExclusiveLock); restored if we abort. */
+void
+pha_remove_cluster(const char *cluster)
+{
+	PhaClusterKey key;
+	HASH_SEQ_STATUS seq;
+	PhaReplicaState *r;
+
+	save_undo(cluster);
+	pha_cluster_key(cluster, &key);
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	hash_search(pha_clusters, &key, HASH_REMOVE, NULL);
+	hash_seq_init(&seq, pha_replicas);
+	while ((r = hash_seq_search(&seq)) != NULL)
+		if (r->key.dbid == key.dbid && strcmp(r->key.cluster, cluster) == 0)
+			hash_search(pha_replicas, &r->key, HASH_REMOVE, NULL);
 	LWLockRelease(pha_shared->lock);
 }
 
@@ -181,13 +228,13 @@ apply_undo(SubTransactionId from)
 
 		if (u->existed)
 		{
-			PhaClusterState *e = hash_search(pha_clusters, u->old.name, HASH_ENTER_NULL, NULL);
+			PhaClusterState *e = hash_search(pha_clusters, &u->old.key, HASH_ENTER_NULL, NULL);
 
 			if (e)
 				*e = u->old;
 		}
 		else
-			hash_search(pha_clusters, u->old.name, HASH_REMOVE, NULL);
+			hash_search(pha_clusters, &u->old.key, HASH_REMOVE, NULL);
 	}
 	LWLockRelease(pha_shared->lock);
 }
@@ -204,13 +251,17 @@ apply_beats(bool commit, SubTransactionId from)
 		Beat	   *b = &beats[i];
 		PhaClusterState *c;
 		PhaReplicaState *r;
+		PhaClusterKey ckey;
 
 		if (!commit && b->subid < from)
 		{
 			beats[keep++] = *b;
 			continue;
 		}
-		c = hash_search(pha_clusters, b->key.cluster, HASH_FIND, NULL);
+		memset(&ckey, 0, sizeof(ckey));
+		ckey.dbid = b->key.dbid;
+		strlcpy(ckey.name, b->key.cluster, PHA_NAME_LEN);
+		c = hash_search(pha_clusters, &ckey, HASH_FIND, NULL);
 		if (c && b->refreshing && c->refreshing_pid == MyProcPid)
 			c->refreshing_pid = 0;
 		if (!commit)
@@ -221,7 +272,10 @@ apply_beats(bool commit, SubTransactionId from)
 			c->last_sample = Max(c->last_sample, b->max_t);
 			c->lease_until = Max(c->lease_until, b->new_until);
 			if (b->refreshed)
+			{
 				c->table_written = Max(c->table_written, b->now);
+				c->table_last_sample = Max(c->table_last_sample, b->max_t);
+			}
 		}
 		r = hash_search(pha_replicas, &b->key, HASH_ENTER_NULL, NULL);
 		if (r == NULL)
@@ -302,8 +356,8 @@ cluster_locktag(const char *cluster, LOCKTAG *tag)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, PHA_LOCK_CLASS);
 }
 
-static void
-cluster_lock(const char *cluster, LOCKMODE mode)
+void
+pha_cluster_lock(const char *cluster, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 
@@ -312,8 +366,8 @@ cluster_lock(const char *cluster, LOCKMODE mode)
 }
 
 /* Run a parameterised statement through a plan kept for the backend's life. */
-static void
-run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *values,
+void
+pha_run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *values,
 		const char *nulls, int expect)
 {
 	int			rc;
@@ -359,7 +413,7 @@ add_past_periods(PhaGroup *g, int64 lo, int64 hi)
 	v[1] = CStringGetTextDatum(g->replica);
 	v[2] = tsd(lo);
 	v[3] = tsd(hi);
-	run_sql(&plan, "SELECT lease_start, lease_until FROM promscale_ha.ha_leases_logs"
+	pha_run_sql(&plan, "SELECT lease_start, lease_until FROM promscale_ha.ha_leases_logs"
 			" WHERE cluster_name = $1 AND leader_name = $2"
 			"   AND lease_start < $4 AND lease_until > $3 ORDER BY lease_start",
 			4, types, v, NULL, SPI_OK_SELECT);
@@ -379,8 +433,8 @@ add_past_periods(PhaGroup *g, int64 lo, int64 hi)
 }
 
 /* Load the cluster's ha_leases row into st; false when there is none. */
-static bool
-load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
+bool
+pha_load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {TEXTOID};
@@ -389,13 +443,13 @@ load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
 	char	   *leader;
 
 	v[0] = CStringGetTextDatum(cluster);
-	run_sql(&plan, "SELECT leader_name, lease_start, lease_until, leader_since, last_write,"
+	pha_run_sql(&plan, "SELECT leader_name, lease_start, lease_until, leader_since, last_write,"
 			" last_sample_time FROM promscale_ha.ha_leases WHERE cluster_name = $1",
 			1, types, v, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return false;
 	memset(st, 0, sizeof(*st));
-	strlcpy(st->name, cluster, PHA_NAME_LEN);
+	pha_cluster_key(cluster, &st->key);
 	leader = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	strlcpy(st->leader, leader, PHA_NAME_LEN);
 	st->lease_start = get_ms(2, &isnull);
@@ -403,6 +457,7 @@ load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
 	st->leader_since = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 														 SPI_tuptable->tupdesc, 4, &isnull));
 	st->last_sample = get_ms(6, &isnull);
+	st->table_last_sample = st->last_sample;
 	/* samples up to the reservation may be stored: never start before it */
 	st->safe_floor = st->lease_until;
 	/* a leader known only from the table gets a full timeout to show up */
@@ -434,7 +489,7 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	{
 		bool		isnull;
 
-		run_sql(&count_plan, "SELECT count(*) FROM promscale_ha.ha_leases", 0, NULL, NULL, NULL,
+		pha_run_sql(&count_plan, "SELECT count(*) FROM promscale_ha.ha_leases", 0, NULL, NULL, NULL,
 				SPI_OK_SELECT);
 		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 										&isnull)) >= pha_max_clusters)
@@ -445,28 +500,42 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 					 errhint("Raise promscale_ha.max_clusters, or remove idle clusters from promscale_ha.ha_leases.")));
 	}
 	memset(st, 0, sizeof(*st));
-	strlcpy(st->name, g->cluster, PHA_NAME_LEN);
+	pha_cluster_key(g->cluster, &st->key);
 	strlcpy(st->leader, g->replica, PHA_NAME_LEN);
-	st->lease_start = PG_INT64_MIN;
-	st->lease_until = reservation(g->nsamples > 0 ? g->tmax : pha_tstz_to_ms(req->now));
+	/* a cluster removed as idle and back again continues its history */
+	{
+		static SPIPlanPtr hist_plan = NULL;
+		Oid			htypes[1] = {TEXTOID};
+		Datum		hv[1];
+		bool		isnull;
+
+		hv[0] = CStringGetTextDatum(g->cluster);
+		pha_run_sql(&hist_plan, "SELECT max(lease_until) FROM promscale_ha.ha_leases_logs"
+					" WHERE cluster_name = $1", 1, htypes, hv, NULL, SPI_OK_SELECT);
+		st->lease_start = get_ms(1, &isnull);
+	}
+	st->lease_until = reservation(Max(g->nsamples > 0 ? g->tmax : pha_tstz_to_ms(req->now),
+									  st->lease_start));
 	st->last_sample = PG_INT64_MIN;
-	st->safe_floor = PG_INT64_MIN;
+	st->table_last_sample = PG_INT64_MIN;
+	st->safe_floor = st->lease_start;
 	st->leader_since = st->last_write = st->table_written = req->now;
 	st->leader_changes = 1;
+	pha_stats_leader_change();
 
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
 	v[2] = tsd(st->lease_start);
 	v[3] = tsd(st->lease_until);
 	v[4] = TimestampTzGetDatum(req->now);
-	run_sql(&ins_plan, "INSERT INTO promscale_ha.ha_leases (cluster_name, leader_name,"
+	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.ha_leases (cluster_name, leader_name,"
 			" lease_start, lease_until, leader_since, last_write) VALUES ($1, $2, $3, $4, $5, $5)",
 			5, types, v, NULL, SPI_OK_INSERT);
-	run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
+	pha_run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
 			" lease_start, lease_until, reason, changed_at)"
 			" VALUES ($1, $2, $3, 'infinity', 'first writer', $5)",
 			5, types, v, NULL, SPI_OK_INSERT);
-	write_cluster(st);
+	pha_write_cluster(st);
 }
 
 /* Append the replica's buffered requests to req; returns their oldest sample time. */
@@ -482,7 +551,7 @@ replay_buffered(PhaRequest *req, PhaGroup *g, int64 *max_t)
 
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
-	run_sql(&sel_plan, "DELETE FROM promscale_ha.replay_buffer"
+	pha_run_sql(&sel_plan, "DELETE FROM promscale_ha.replay_buffer"
 			" WHERE cluster_name = $1 AND replica_name = $2"
 			" RETURNING received_at, min_time, max_time, payload",
 			2, types, v, NULL, SPI_OK_DELETE_RETURNING);
@@ -536,14 +605,14 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	v[4] = TimestampTzGetDatum(req->now);
 	v[5] = CStringGetTextDatum(reason);
 	if (start > st->lease_start)
-		run_sql(&close_plan, "UPDATE promscale_ha.ha_leases_logs SET lease_until = $3"
+		pha_run_sql(&close_plan, "UPDATE promscale_ha.ha_leases_logs SET lease_until = $3"
 				" WHERE cluster_name = $1 AND lease_start = $4",
 				4, types, v, NULL, SPI_OK_UPDATE);
 	else						/* the old period stored nothing: it vanishes */
-		run_sql(&drop_plan, "DELETE FROM promscale_ha.ha_leases_logs"
+		pha_run_sql(&drop_plan, "DELETE FROM promscale_ha.ha_leases_logs"
 				" WHERE cluster_name = $1 AND lease_start = $4",
 				4, types, v, NULL, SPI_OK_DELETE);
-	run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
+	pha_run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
 			" lease_start, lease_until, reason, changed_at)"
 			" VALUES ($1, $2, $3, 'infinity', $6, $5)",
 			6, types, v, NULL, SPI_OK_INSERT);
@@ -553,7 +622,7 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	st->lease_until = reservation(Max(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN, replay_max),
 									  Max(start, pha_tstz_to_ms(req->now))));
 	v[3] = tsd(st->lease_until);
-	run_sql(&upd_plan, "UPDATE promscale_ha.ha_leases SET leader_name = $2, lease_start = $3,"
+	pha_run_sql(&upd_plan, "UPDATE promscale_ha.ha_leases SET leader_name = $2, lease_start = $3,"
 			" lease_until = $4, leader_since = $5, last_write = $5, last_sample_time = NULL"
 			" WHERE cluster_name = $1",
 			5, types, v, NULL, SPI_OK_UPDATE);
@@ -566,10 +635,12 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	strlcpy(st->leader, g->replica, PHA_NAME_LEN);
 	st->lease_start = start;
 	st->last_sample = start == PG_INT64_MIN ? PG_INT64_MIN : start - 1;
+	st->table_last_sample = PG_INT64_MIN;
 	st->safe_floor = start;
 	st->leader_since = st->last_write = st->table_written = req->now;
 	st->leader_changes++;
-	write_cluster(st);
+	pha_write_cluster(st);
+	pha_stats_leader_change();
 
 	g->is_leader = true;
 	g->took_over = true;
@@ -602,7 +673,7 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
 		PhaClusterState *e;
 
 		LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-		e = hash_search(pha_clusters, g->cluster, HASH_FIND, NULL);
+		e = hash_search(pha_clusters, &st->key, HASH_FIND, NULL);
 		if (e && e->refreshing_pid == 0)
 		{
 			e->refreshing_pid = MyProcPid;
@@ -622,7 +693,7 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
 	v[4] = tsd(Max(st->last_sample, g->nsamples > 0 ? g->tmax : PG_INT64_MIN));
 	if (v[4] == tsd(PG_INT64_MIN))
 		nulls[4] = 'n';
-	run_sql(&plan, "UPDATE promscale_ha.ha_leases SET lease_until = greatest(lease_until, $3),"
+	pha_run_sql(&plan, "UPDATE promscale_ha.ha_leases SET lease_until = greatest(lease_until, $3),"
 			" last_write = greatest(last_write, $4),"
 			" last_sample_time = greatest(last_sample_time, $5)"
 			" WHERE cluster_name = $1 AND leader_name = $2",
@@ -658,13 +729,13 @@ buffer_payload(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	v[3] = tsd(g->tmin);
 	v[4] = tsd(g->tmax);
 	v[5] = PointerGetDatum(p);
-	run_sql(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
+	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
 			" (cluster_name, replica_name, received_at, min_time, max_time, payload)"
 			" VALUES ($1, $2, $3, $4, $5, $6)", 6, types, v, NULL, SPI_OK_INSERT);
 
 	/* prune at most once a second per cluster: by age, then by size */
 	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	e = hash_search(pha_clusters, g->cluster, HASH_FIND, NULL);
+	e = hash_search(pha_clusters, &st->key, HASH_FIND, NULL);
 	if (e && req->now - e->last_prune >= USECS_PER_SEC)
 	{
 		e->last_prune = req->now;
@@ -679,7 +750,7 @@ buffer_payload(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 		pv[0] = v[0];
 		pv[1] = TimestampTzGetDatum(req->now - pha_replay_keep_us());
 		pv[2] = Int64GetDatum((int64) pha_replay_buffer_kb * 1024);
-		run_sql(&prune_plan, "DELETE FROM promscale_ha.replay_buffer b USING ("
+		pha_run_sql(&prune_plan, "DELETE FROM promscale_ha.replay_buffer b USING ("
 				"   SELECT ctid AS id, received_at,"
 				"          sum(octet_length(payload)) OVER (ORDER BY received_at DESC) AS total"
 				"   FROM promscale_ha.replay_buffer WHERE cluster_name = $1) x"
@@ -688,8 +759,8 @@ buffer_payload(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	}
 }
 
-static bool
-leader_silent(const PhaClusterState *st, TimestampTz now)
+bool
+pha_leader_silent(const PhaClusterState *st, TimestampTz now)
 {
 	return now - st->last_write >= (int64) pha_failover_timeout_ms * 1000;
 }
@@ -703,8 +774,7 @@ new_beat(PhaRequest *req, PhaGroup *g)
 		beats = grow(beats, &maxbeats, sizeof(Beat));
 	b = &beats[nbeats++];
 	memset(b, 0, sizeof(Beat));
-	strlcpy(b->key.cluster, g->cluster, PHA_NAME_LEN);
-	strlcpy(b->key.replica, g->replica, PHA_NAME_LEN);
+	pha_replica_key(g->cluster, g->replica, &b->key);
 	b->max_t = PG_INT64_MIN;
 	b->sent_max = PG_INT64_MIN;
 	b->new_until = PG_INT64_MIN;
@@ -723,29 +793,29 @@ decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
 	bool		is_leader;
 	Beat	   *beat;
 
-	found = read_cluster(g->cluster, &st);
+	found = pha_read_cluster(g->cluster, &st);
 	exclusive = force_reason != NULL || !found ||
-		(strcmp(st.leader, g->replica) != 0 && leader_silent(&st, req->now) && g->nsamples > 0);
-	cluster_lock(g->cluster, exclusive ? ExclusiveLock : ShareLock);
-	found = read_cluster(g->cluster, &st);
+		(strcmp(st.leader, g->replica) != 0 && pha_leader_silent(&st, req->now) && g->nsamples > 0);
+	pha_cluster_lock(g->cluster, exclusive ? ExclusiveLock : ShareLock);
+	found = pha_read_cluster(g->cluster, &st);
 	if (!exclusive && (!found || (strcmp(st.leader, g->replica) != 0 &&
-								  leader_silent(&st, req->now) && g->nsamples > 0)))
+								  pha_leader_silent(&st, req->now) && g->nsamples > 0)))
 	{
 		/* it changed while we waited: start over in exclusive mode */
 		LOCKTAG		tag;
 
 		cluster_locktag(g->cluster, &tag);
 		LockRelease(&tag, ShareLock, false);
-		cluster_lock(g->cluster, ExclusiveLock);
+		pha_cluster_lock(g->cluster, ExclusiveLock);
 		exclusive = true;
-		found = read_cluster(g->cluster, &st);
+		found = pha_read_cluster(g->cluster, &st);
 	}
 
 	g->spans = MemoryContextAlloc(req->cxt, 4 * sizeof(PhaSpan));
 	g->nspans = 0;
 	beat = new_beat(req, g);
 
-	if (!found && !load_from_table(g->cluster, req->now, &st))
+	if (!found && !pha_load_from_table(g->cluster, req->now, &st))
 	{
 		if (force_reason)
 			ereport(ERROR,
@@ -755,10 +825,12 @@ decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
 		first_writer(req, g, &st);
 	}
 	else if (!found)
-		write_cluster(&st);		/* loaded from the table */
+		pha_write_cluster(&st);		/* loaded from the table */
 
 	is_leader = strcmp(st.leader, g->replica) == 0;
-	if (!is_leader && (force_reason || (exclusive && leader_silent(&st, req->now) && g->nsamples > 0)))
+	if (!is_leader &&
+		((force_reason && (strcmp(force_reason, "forced") == 0 || pha_leader_silent(&st, req->now))) ||
+		 (exclusive && pha_leader_silent(&st, req->now) && g->nsamples > 0)))
 	{
 		take_over(req, g, &st, force_reason ? force_reason : "failover");
 		is_leader = true;
@@ -789,6 +861,7 @@ void
 pha_lease_decide(PhaRequest *req)
 {
 	pha_shmem_require("HA de-duplication (a series with both HA labels)");
+	pha_lease_check_relid();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	for (int g = 0; g < req->ngroups; g++)
@@ -798,12 +871,13 @@ pha_lease_decide(PhaRequest *req)
 }
 
 void
-pha_lease_force(PhaRequest *req, int group)
+pha_lease_force(PhaRequest *req, int group, const char *reason)
 {
 	pha_shmem_require("promscale_ha.set_leader()");
+	pha_lease_check_relid();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	decide_group(req, &req->groups[group], "forced");
+	decide_group(req, &req->groups[group], reason);
 	SPI_finish();
 }
 

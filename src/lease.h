@@ -8,7 +8,11 @@
 #ifndef PHA_LEASE_H
 #define PHA_LEASE_H
 
+#include "executor/spi.h"
+#include "storage/lockdefs.h"
+
 #include "request.h"
+#include "shmem.h"
 
 extern void pha_lease_init(void);
 
@@ -19,10 +23,24 @@ extern void pha_lease_init(void);
  */
 extern void pha_lease_decide(PhaRequest *req);
 
-/* set_leader(): make group's replica the leader now, with replay. */
-extern void pha_lease_force(PhaRequest *req, int group);
+/*
+ * Make group's replica the leader now, with replay: reason "forced"
+ * (set_leader) always, "failover" (the worker) only if the leader is silent.
+ */
+extern void pha_lease_force(PhaRequest *req, int group, const char *reason);
 
 /* After the samples are stored: queue heartbeats and counters for commit. */
 extern void pha_lease_record(PhaRequest *req);
+
+/* Building blocks shared with lease_maint.c (the worker's lease duties). */
+extern Oid	pha_lease_check_relid(void);
+extern bool pha_read_cluster(const char *cluster, PhaClusterState *out);
+extern void pha_write_cluster(PhaClusterState *st);
+extern void pha_remove_cluster(const char *cluster);
+extern bool pha_load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st);
+extern bool pha_leader_silent(const PhaClusterState *st, TimestampTz now);
+extern void pha_cluster_lock(const char *cluster, LOCKMODE mode);
+extern void pha_run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+						Datum *values, const char *nulls, int expect);
 
 #endif							/* PHA_LEASE_H */

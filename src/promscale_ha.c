@@ -21,6 +21,8 @@
 #include "partition.h"
 #include "series.h"
 #include "shmem.h"
+#include "stats.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,6 +35,10 @@ _PG_init(void)
 	pha_series_init();
 	pha_partition_init();
 	pha_lease_init();
+	pha_stats_init();
 	if (process_shared_preload_libraries_in_progress)
+	{
 		pha_shmem_init();
+		pha_worker_register();
+	}
 }

@@ -5,9 +5,10 @@
  *	  cluster and the per-replica counters behind promscale_ha.replicas.
  *
  * Layout: a PhaShared header with one LWLock (named tranche "promscale_ha"),
- * a hash table of PhaClusterState keyed by cluster name
+ * the counters of promscale_ha.stats (atomics) and the worker's last run, a
+ * hash table of PhaClusterState keyed by (database, cluster name)
  * (promscale_ha.ha_cluster_slots entries) and one of PhaReplicaState keyed by
- * (cluster, replica) (four per cluster slot).
+ * (database, cluster, replica) (four per cluster slot).
  *
  * Locking protocol:
  *	- pha_shared->lock guards both hash tables and every field in them:
@@ -69,12 +70,19 @@ pha_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	pha_shared = ShmemInitStruct("promscale_ha", sizeof(PhaShared), &found);
 	if (!found)
-		pha_shared->lock = &(GetNamedLWLockTranche("promscale_ha"))->lock;
+	{
+		pg_atomic_uint64 *c = (pg_atomic_uint64 *) &pha_shared->counters;
 
-	ctl.keysize = PHA_NAME_LEN;
+		memset(pha_shared, 0, sizeof(PhaShared));
+		pha_shared->lock = &(GetNamedLWLockTranche("promscale_ha"))->lock;
+		for (size_t i = 0; i < sizeof(PhaCounters) / sizeof(pg_atomic_uint64); i++)
+			pg_atomic_init_u64(&c[i], 0);
+	}
+
+	ctl.keysize = sizeof(PhaClusterKey);
 	ctl.entrysize = sizeof(PhaClusterState);
 	pha_clusters = ShmemInitHash("promscale_ha clusters", pha_ha_cluster_slots,
-								 pha_ha_cluster_slots, &ctl, HASH_ELEM | HASH_STRINGS);
+								 pha_ha_cluster_slots, &ctl, HASH_ELEM | HASH_BLOBS);
 	ctl.keysize = sizeof(PhaReplicaKey);
 	ctl.entrysize = sizeof(PhaReplicaState);
 	pha_replicas = ShmemInitHash("promscale_ha replicas", replica_slots(), replica_slots(),
@@ -89,6 +97,23 @@ pha_shmem_init(void)
 	shmem_request_hook = pha_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pha_shmem_startup;
+}
+
+void
+pha_cluster_key(const char *cluster, PhaClusterKey *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->dbid = MyDatabaseId;
+	strlcpy(key->name, cluster, PHA_NAME_LEN);
+}
+
+void
+pha_replica_key(const char *cluster, const char *replica, PhaReplicaKey *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->dbid = MyDatabaseId;
+	strlcpy(key->cluster, cluster, PHA_NAME_LEN);
+	strlcpy(key->replica, replica, PHA_NAME_LEN);
 }
 
 void

@@ -11,15 +11,24 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/hsearch.h"
 
 #include "group.h"
 
+/* Clusters are per database: two databases may use the same cluster name. */
+typedef struct PhaClusterKey
+{
+	Oid			dbid;
+	char		name[PHA_NAME_LEN]; /* zero-padded: the key is hashed as bytes */
+} PhaClusterKey;
+
 /* Live state of one cluster: a cache of its ha_leases row plus heartbeats. */
 typedef struct PhaClusterState
 {
-	char		name[PHA_NAME_LEN]; /* hash key */
+	PhaClusterKey key;
+	Oid			leases_relid;	/* ha_leases it was loaded from (DROP/CREATE) */
 	char		leader[PHA_NAME_LEN];
 	int64		lease_start;	/* ms; PG_INT64_MIN = -infinity */
 	int64		lease_until;	/* reservation, as written in ha_leases */
@@ -28,6 +37,7 @@ typedef struct PhaClusterState
 	TimestampTz leader_since;
 	TimestampTz last_write;		/* leader's last committed write */
 	TimestampTz table_written;	/* last write of the ha_leases row */
+	int64		table_last_sample;	/* last_sample_time written there */
 	TimestampTz last_prune;		/* last prune of its replay buffer */
 	int			refreshing_pid; /* backend writing the row now, or 0 */
 	int64		leader_changes;
@@ -35,6 +45,7 @@ typedef struct PhaClusterState
 
 typedef struct PhaReplicaKey
 {
+	Oid			dbid;
 	char		cluster[PHA_NAME_LEN];
 	char		replica[PHA_NAME_LEN];
 } PhaReplicaKey;
@@ -51,9 +62,31 @@ typedef struct PhaReplicaState
 	int64		requests;
 } PhaReplicaState;
 
+/* Counters behind promscale_ha.stats, added at commit (stats.c). */
+typedef struct PhaCounters
+{
+	pg_atomic_uint64 samples_written;
+	pg_atomic_uint64 samples_deduplicated;
+	pg_atomic_uint64 samples_future_dropped;
+	pg_atomic_uint64 samples_already_stored;
+	pg_atomic_uint64 samples_replayed;
+	pg_atomic_uint64 requests_stored;
+	pg_atomic_uint64 requests_deduplicated;
+	pg_atomic_uint64 requests_partial;
+	pg_atomic_uint64 requests_empty;
+	pg_atomic_uint64 leader_changes;
+	pg_atomic_uint64 worker_runs;
+} PhaCounters;
+
 typedef struct PhaShared
 {
 	LWLock	   *lock;
+	PhaCounters counters;
+	/* the worker's last run and error, under lock */
+	int			worker_pid;
+	TimestampTz worker_last_run;
+	TimestampTz worker_last_error_at;
+	char		worker_last_error[256];
 } PhaShared;
 
 extern PhaShared *pha_shared;
@@ -61,6 +94,10 @@ extern HTAB *pha_clusters;
 extern HTAB *pha_replicas;
 
 extern void pha_shmem_init(void);
+
+/* Zero-padded hash keys for this database. */
+extern void pha_cluster_key(const char *cluster, PhaClusterKey *key);
+extern void pha_replica_key(const char *cluster, const char *replica, PhaReplicaKey *key);
 
 /* Error out, with a hint, unless the library was preloaded. */
 extern void pha_shmem_require(const char *what);

@@ -19,7 +19,7 @@
 #define PHA_EPOCH_DIFF_MS	INT64CONST(946684800000)	/* 1970 -> 2000 */
 
 /* Largest/smallest ms values that map onto a finite timestamptz. */
-#define PHA_MIN_MS	(MIN_TIMESTAMP / 1000 + PHA_EPOCH_DIFF_MS + 1)
+#define PHA_MIN_MS	(MIN_TIMESTAMP / 1000 + PHA_EPOCH_DIFF_MS)
 #define PHA_MAX_MS	(END_TIMESTAMP / 1000 + PHA_EPOCH_DIFF_MS - 1)
 
 static inline TimestampTz

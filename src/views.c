@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -50,7 +51,7 @@ pha_cluster_state(PG_FUNCTION_ARGS)
 	hash_seq_init(&seq, pha_clusters);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		if (n < max)
+		if (n < max && e->key.dbid == MyDatabaseId)
 			copy[n++] = *e;
 	}
 	LWLockRelease(pha_shared->lock);
@@ -60,13 +61,16 @@ pha_cluster_state(PG_FUNCTION_ARGS)
 		Datum		v[8];
 		bool		nulls[8] = {0};
 
-		v[0] = CStringGetTextDatum(copy[i].name);
+		v[0] = CStringGetTextDatum(copy[i].key.name);
 		v[1] = CStringGetTextDatum(copy[i].leader);
 		v[2] = TimestampTzGetDatum(pha_ms_to_tstz(copy[i].lease_start));
 		v[3] = TimestampTzGetDatum(pha_ms_to_tstz(copy[i].lease_until));
 		v[4] = TimestampTzGetDatum(copy[i].leader_since);
 		v[5] = TimestampTzGetDatum(copy[i].last_write);
 		v[6] = ms_datum(copy[i].last_sample, &nulls[6]);
+		/* a new leader has stored nothing of its own until it passes its start */
+		if (copy[i].last_sample < copy[i].lease_start)
+			nulls[6] = true;
 		v[7] = Int64GetDatum(copy[i].leader_changes);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
@@ -91,7 +95,7 @@ pha_replica_state(PG_FUNCTION_ARGS)
 	hash_seq_init(&seq, pha_replicas);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		if (n < max)
+		if (n < max && e->key.dbid == MyDatabaseId)
 			copy[n++] = *e;
 	}
 	LWLockRelease(pha_shared->lock);
@@ -140,7 +144,7 @@ pha_set_leader(PG_FUNCTION_ARGS)
 
 	req = pha_request_begin(NULL, 0);
 	g = pha_group_find(req, cluster, replica);
-	pha_lease_force(req, g);
+	pha_lease_force(req, g, "forced");
 	pha_request_run(req);
 	changed = req->groups[g].took_over;
 	pha_request_end(req, caller);

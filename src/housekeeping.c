@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * housekeeping.c
+ *	  The background worker's care of the store: prune the replay buffer
+ *	  by age and size, trim old leadership periods, create the next sample
+ *	  partitions ahead of time, drop partitions past promscale_ha.retention.
+ *
+ * Each task is one transaction.  Partitions are created by the same code as
+ * write() uses (partition.c), so the worker and writers never race to make
+ * one.  Partitions are dropped only when their whole range is older than the
+ * retention, found from the parent's partition bounds in the relcache.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "housekeeping.h"
+#include "partition.h"
+#include "store.h"
+#include "timeconv.h"
+
+static void
+begin_xact(const char *what)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, what);
+}
+
+static void
+end_xact(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+int64
+pha_hk_prune_replay_buffer(TimestampTz now)
+{
+	Oid			types[2] = {TIMESTAMPTZOID, INT8OID};
+	Datum		v[2];
+	int			rc;
+	int64		n;
+
+	v[0] = TimestampTzGetDatum(now - pha_replay_keep_us());
+	v[1] = Int64GetDatum((int64) pha_replay_buffer_kb * 1024);
+	begin_xact("promscale_ha: prune the replay buffer");
+	rc = SPI_execute_with_args("DELETE FROM promscale_ha.replay_buffer b USING ("
+							   "   SELECT ctid AS id, received_at,"
+							   "          sum(octet_length(payload)) OVER (PARTITION BY cluster_name"
+							   "                                           ORDER BY received_at DESC) AS total"
+							   "   FROM promscale_ha.replay_buffer) x"
+							   " WHERE b.ctid = x.id AND (x.received_at < $1 OR x.total > $2)",
+							   2, types, v, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "replay buffer prune failed: %s", SPI_result_code_string(rc));
+	n = (int64) SPI_processed;
+	end_xact();
+	return n;
+}
+
+int64
+pha_hk_trim_lease_logs(TimestampTz now)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		v[1];
+	int			rc;
+	int64		n;
+
+	if (pha_lease_log_retention_s == 0)
+		return 0;
+	v[0] = TimestampTzGetDatum(now - (int64) pha_lease_log_retention_s * USECS_PER_SEC);
+	begin_xact("promscale_ha: trim the lease log");
+	rc = SPI_execute_with_args("DELETE FROM promscale_ha.ha_leases_logs"
+							   " WHERE lease_until <> 'infinity' AND lease_until < $1",
+							   1, types, v, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "lease log trim failed: %s", SPI_result_code_string(rc));
+	n = (int64) SPI_processed;
+	end_xact();
+	return n;
+}
+
+int
+pha_hk_partitions_ahead(TimestampTz now)
+{
+	int64		times[2];
+
+	times[0] = pha_tstz_to_ms(now);
+	times[1] = times[0] + (int64) pha_partition_interval_s * 1000;
+	begin_xact("promscale_ha: create partitions ahead");
+	pha_partitions_ensure(pha_samples_relid(), times, 2);
+	end_xact();
+	return 2;
+}
+
+int
+pha_hk_drop_old_partitions(TimestampTz now)
+{
+	Relation	rel;
+	PartitionDesc pd;
+	PartitionBoundInfo bi;
+	TimestampTz cutoff;
+	List	   *old = NIL;
+	ListCell   *lc;
+
+	if (pha_retention_s == 0)
+		return 0;
+	cutoff = now - (int64) pha_retention_s * USECS_PER_SEC;
+	begin_xact("promscale_ha: drop old partitions");
+	rel = table_open(pha_samples_relid(), AccessShareLock);
+	pd = RelationGetPartitionDesc(rel, true);
+	bi = pd->boundinfo;
+	/* partition indexes[j] has upper bound datums[j] (range partitioning) */
+	for (int j = 0; bi != NULL && j < bi->ndatums; j++)
+	{
+		int			part = bi->indexes[j];
+
+		if (part < 0 || (bi->kind && bi->kind[j][0] != PARTITION_RANGE_DATUM_VALUE))
+			continue;
+		if (DatumGetTimestampTz(bi->datums[j][0]) <= cutoff)
+			old = lappend_oid(old, pd->oids[part]);
+	}
+	table_close(rel, NoLock);
+	foreach(lc, old)
+	{
+		Oid			part = lfirst_oid(lc);
+		char	   *name = get_rel_name(part);
+		char	   *sql;
+
+		if (name == NULL)
+			continue;			/* dropped meanwhile */
+		sql = psprintf("DROP TABLE %s.%s",
+					   quote_identifier(get_namespace_name(get_rel_namespace(part))),
+					   quote_identifier(name));
+		if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "\"%s\" failed", sql);
+		ereport(LOG, (errmsg("promscale_ha: dropped partition %s (promscale_ha.retention)", name)));
+	}
+	end_xact();
+	return list_length(old);
+}

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.h
+ *	  Settings of promscale-ha-http: flags, environment variables, defaults.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_HTTP_CONFIG_H
+#define PHA_HTTP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+#define PHA_HTTP_VERSION "0.1.0"
+
+typedef struct PhaConfig
+{
+	char	   *listen;			/* HOST:PORT as given */
+	struct sockaddr_storage listen_addr;	/* ... resolved */
+	socklen_t	listen_addrlen;
+	char	   *db;				/* libpq conninfo or URL; "" = PG* variables */
+	int			pool_size;		/* database connections */
+	int			pool_wait_ms;	/* longest wait for a free connection */
+	int			threads;		/* libmicrohttpd worker threads */
+	size_t		max_body;		/* largest request body, bytes */
+	size_t		max_inflight_bytes; /* all bodies being received, bytes */
+	int			max_connections;	/* open HTTP connections */
+	int			client_timeout_s;	/* idle client connection, seconds */
+	int			shutdown_timeout_ms;	/* wait for in-flight requests */
+	int			connect_timeout_s;	/* libpq connect_timeout */
+	int			retry_after_s;	/* Retry-After of a 503 */
+	bool		log_requests;	/* one line per request, not just errors */
+	PhaLogLevel log_level;
+} PhaConfig;
+
+/* pha_config_load: 0 = run, 1 = --help/--version printed (exit 0), -1 = bad */
+extern int	pha_config_load(int argc, char **argv, PhaConfig *cfg);
+extern void pha_config_free(PhaConfig *cfg);
+
+#endif							/* PHA_HTTP_CONFIG_H */

@@ -1,0 +1,178 @@
+/*-------------------------------------------------------------------------
+ *
+ * stats.c
+ *	  Counters of promscale_ha.stats: samples and requests by outcome,
+ *	  leader changes, worker runs and its last error.
+ *
+ * A backend adds to local pending counters while it writes and moves them
+ * to the shared atomics (shmem.c) at commit, so aborted writes count for
+ * nothing.  Without shared_preload_libraries the counters are not kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "shmem.h"
+#include "stats.h"
+
+typedef struct Pending
+{
+	uint64		samples_written;
+	uint64		samples_deduplicated;
+	uint64		samples_future_dropped;
+	uint64		samples_already_stored;
+	uint64		samples_replayed;
+	uint64		requests_stored;
+	uint64		requests_deduplicated;
+	uint64		requests_partial;
+	uint64		requests_empty;
+	uint64		leader_changes;
+} Pending;
+
+static Pending pending;
+static bool has_pending = false;
+
+PG_FUNCTION_INFO_V1(pha_stats);
+
+static void
+stats_xact_cb(XactEvent event, void *arg)
+{
+	PhaCounters *c;
+
+	if (!has_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		c = &pha_shared->counters;
+		pg_atomic_fetch_add_u64(&c->samples_written, pending.samples_written);
+		pg_atomic_fetch_add_u64(&c->samples_deduplicated, pending.samples_deduplicated);
+		pg_atomic_fetch_add_u64(&c->samples_future_dropped, pending.samples_future_dropped);
+		pg_atomic_fetch_add_u64(&c->samples_already_stored, pending.samples_already_stored);
+		pg_atomic_fetch_add_u64(&c->samples_replayed, pending.samples_replayed);
+		pg_atomic_fetch_add_u64(&c->requests_stored, pending.requests_stored);
+		pg_atomic_fetch_add_u64(&c->requests_deduplicated, pending.requests_deduplicated);
+		pg_atomic_fetch_add_u64(&c->requests_partial, pending.requests_partial);
+		pg_atomic_fetch_add_u64(&c->requests_empty, pending.requests_empty);
+		pg_atomic_fetch_add_u64(&c->leader_changes, pending.leader_changes);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		memset(&pending, 0, sizeof(pending));
+		has_pending = false;
+	}
+}
+
+void
+pha_stats_init(void)
+{
+	RegisterXactCallback(stats_xact_cb, NULL);
+}
+
+void
+pha_stats_samples(const PhaCounts *c)
+{
+	if (pha_shared == NULL)
+		return;
+	pending.samples_written += c->samples_written;
+	pending.samples_deduplicated += c->samples_deduplicated;
+	pending.samples_future_dropped += c->samples_future_dropped;
+	pending.samples_already_stored += c->samples_already_stored;
+	pending.samples_replayed += c->samples_replayed;
+	has_pending = true;
+}
+
+void
+pha_stats_request(const char *outcome)
+{
+	if (pha_shared == NULL)
+		return;
+	if (strcmp(outcome, "stored") == 0)
+		pending.requests_stored++;
+	else if (strcmp(outcome, "deduplicated") == 0)
+		pending.requests_deduplicated++;
+	else if (strcmp(outcome, "partial") == 0)
+		pending.requests_partial++;
+	else
+		pending.requests_empty++;
+	has_pending = true;
+}
+
+void
+pha_stats_leader_change(void)
+{
+	if (pha_shared == NULL)
+		return;
+	pending.leader_changes++;
+	has_pending = true;
+}
+
+void
+pha_stats_worker_run(const char *error)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	pg_atomic_fetch_add_u64(&pha_shared->counters.worker_runs, 1);
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	pha_shared->worker_pid = MyProcPid;
+	pha_shared->worker_last_run = now;
+	if (error)
+	{
+		pha_shared->worker_last_error_at = now;
+		strlcpy(pha_shared->worker_last_error, error, sizeof(pha_shared->worker_last_error));
+	}
+	LWLockRelease(pha_shared->lock);
+}
+
+/* promscale_ha.stats(): one row of counters. */
+Datum
+pha_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	PhaCounters *c;
+	Datum		v[15];
+	bool		nulls[15] = {0};
+	TimestampTz last_run,
+				last_error_at;
+	char		last_error[256];
+	int			pid;
+
+	pha_shmem_require("promscale_ha.stats()");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	c = &pha_shared->counters;
+	LWLockAcquire(pha_shared->lock, LW_SHARED);
+	pid = pha_shared->worker_pid;
+	last_run = pha_shared->worker_last_run;
+	last_error_at = pha_shared->worker_last_error_at;
+	strlcpy(last_error, pha_shared->worker_last_error, sizeof(last_error));
+	LWLockRelease(pha_shared->lock);
+
+	v[0] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_written));
+	v[1] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_deduplicated));
+	v[2] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_future_dropped));
+	v[3] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_already_stored));
+	v[4] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_replayed));
+	v[5] = Int64GetDatum((int64) pg_atomic_read_u64(&c->requests_stored));
+	v[6] = Int64GetDatum((int64) pg_atomic_read_u64(&c->requests_deduplicated));
+	v[7] = Int64GetDatum((int64) pg_atomic_read_u64(&c->requests_partial));
+	v[8] = Int64GetDatum((int64) pg_atomic_read_u64(&c->requests_empty));
+	v[9] = Int64GetDatum((int64) pg_atomic_read_u64(&c->leader_changes));
+	v[10] = Int64GetDatum((int64) pg_atomic_read_u64(&c->worker_runs));
+	v[11] = Int32GetDatum(pid);
+	nulls[11] = (pid == 0);
+	v[12] = TimestampTzGetDatum(last_run);
+	nulls[12] = (last_run == 0);
+	v[13] = CStringGetTextDatum(last_error);
+	nulls[13] = (last_error[0] == '\0');
+	v[14] = TimestampTzGetDatum(last_error_at);
+	nulls[14] = (last_error_at == 0);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), v, nulls)));
+}
