@@ -11,7 +11,9 @@
 #   3. runs, as postgres, the pg_regress suite (test/sql) and the isolation suite
 #      (test/specs) with `make installcheck`: each starts its own throw-away cluster
 #      (--temp-instance in the Makefile), so no server needs to be running,
-#   4. checks that the fixtures in test/data are byte-identical to what the generator
+#   4. runs the system tests (test/system/*.sh, test/e2e/run.sh): scripts that start
+#      their own servers to crash them, or to run real Prometheus and haproxy,
+#   5. checks that the fixtures in test/data are byte-identical to what the generator
 #      makes now (test/make_fixtures.sh into a scratch directory).
 # On a failure it prints the diffs.  Its last line is `N passed, N failed`, counting the
 # tests of both suites and the fixture check; the exit status is 0 only when nothing
@@ -31,6 +33,7 @@ T_INSTALL=300
 T_REGRESS=1800
 T_ISOLATION=900
 T_FIXTURES=300
+T_SYSTEM=900
 
 passed=0
 failed=0
@@ -167,7 +170,24 @@ if [ "$rc" -ne 0 ]; then
 	[ -f tmp_check_iso/log/postmaster.log ] && { echo "----- tmp_check_iso/log/postmaster.log (end) -----"; tail -n 60 tmp_check_iso/log/postmaster.log; }
 fi
 
-# 4. The fixtures: what the generator makes now must be what test/data holds.
+# 4. System tests: scripts that start their own servers (crashes, real Prometheus,
+# haproxy).  Each prints ok:/FAILED: lines and counts as one test by its exit status.
+for t in test/system/*.sh test/e2e/run.sh; do
+	[ -f "$t" ] || continue
+	echo "== system test $t"
+	timeout "$T_SYSTEM" bash "$t" 2>&1 | tee "$work/system.log"
+	rc=${PIPESTATUS[0]}
+	[ "$rc" -eq 124 ] && echo "$t: cut off after ${T_SYSTEM}s"
+	if [ "$rc" -eq 0 ]; then
+		echo "test $(basename "$(dirname "$t")")/$(basename "$t" .sh) ... ok"
+		passed=$((passed + 1))
+	else
+		echo "test $(basename "$(dirname "$t")")/$(basename "$t" .sh) ... FAILED"
+		failed=$((failed + 1))
+	fi
+done
+
+# 5. The fixtures: what the generator makes now must be what test/data holds.
 echo "== fixtures (test/data against test/make_fixtures.sh)"
 fixtures_ok=1
 if ! timeout "$T_FIXTURES" "${as_pg[@]}" bash test/make_fixtures.sh ./promscale-ha-gen "$work/fixtures"; then

@@ -1,0 +1,163 @@
+#!/bin/bash
+#
+# crash_restart.sh - the lease state and the data survive crashes of the server.
+#
+# Starts its own PostgreSQL 15 (a temp directory, a Unix socket there, no TCP) with the
+# extension preloaded, then:
+#   1. a leads cluster k1, b follows;
+#   2. a backend is killed with SIGKILL: the postmaster restarts every process; the
+#      leader is still a (loaded back by the worker), b's next write is still
+#      deduplicated (no flap after the restart), a's is stored;
+#   3. a write killed with SIGKILL before it commits leaves nothing; its retry stores all;
+#   4. the worker is killed with SIGKILL: it comes back, the state is intact.
+# Prints "ok: ..." or "FAILED: ..." per check; exits 1 if any failed.  Every wait is
+# bounded; every process it starts is stopped by PID at the end.
+# Needs: root, postgresql-15, promscale_ha and promscale-ha-gen installed (make install).
+
+set -uo pipefail
+
+pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+[ -x "$pgbin/initdb" ] || pgbin=/usr/lib/postgresql/15/bin
+gen="$pgbin/promscale-ha-gen"
+port=55433
+dir=$(mktemp -d /tmp/pha_crash.XXXXXX)
+chown postgres: "$dir"
+failures=0
+bg_pids=()
+
+as_pg() { runuser -u postgres -- "$@"; }
+q() { as_pg "$pgbin/psql" -X -At -q -h "$dir" -p "$port" -d postgres -v ON_ERROR_STOP=1 -c "$1"; }
+ok() { echo "ok: $*"; }
+bad() { echo "FAILED: $*"; failures=$((failures + 1)); }
+check() { # check DESCRIPTION EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (expected '$2', got '$3')"; fi
+}
+
+cleanup() {
+	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_pg "$pgbin/pg_ctl" -D "$dir/data" stop -m immediate -w -t 30 >/dev/null 2>&1
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# wait_until SECONDS SQL: poll until SQL returns "t"
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	while [ $SECONDS -lt $deadline ]; do
+		[ "$(q "$2" 2>/dev/null)" = "t" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# wait_restart: the server went through a crash restart and answers again
+wait_restart() {
+	local deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ]; do
+		if grep -q "all server processes terminated; reinitializing" "$dir/log" &&
+			[ "$(q 'SELECT true' 2>/dev/null)" = "t" ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+payload() { # payload CLUSTER REPLICA START_MS NSERIES
+	"$gen" --series "$4" --cluster "$1" --replica "$2" --start-ms "$3" --hex
+}
+
+as_pg "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-locale -E UTF8 >/dev/null || {
+	echo "FAILED: initdb"
+	exit 1
+}
+cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+shared_preload_libraries = 'promscale_ha'
+promscale_ha.database = 'postgres'
+promscale_ha.failover_timeout = '5s'
+restart_after_crash = on
+CONF
+as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null || {
+	echo "FAILED: server start"
+	cat "$dir/log"
+	exit 1
+}
+q "CREATE EXTENSION promscale_ha"
+
+# 1. a leads, b follows
+now=$(date +%s%3N)
+q "SELECT outcome FROM promscale_ha.write('$(payload k1 a "$now" 5)')" >/dev/null
+check "b follows before the crash" deduplicated \
+	"$(q "SELECT outcome FROM promscale_ha.write('$(payload k1 b $((now + 500)) 5)')")"
+
+# 2. SIGKILL of a backend: crash restart of the whole server
+as_pg "$pgbin/psql" -X -h "$dir" -p "$port" -d postgres -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+bg_pids+=($!)
+wait_until 10 "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'" ||
+	bad "the sleeping backend did not show up"
+victim=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%' LIMIT 1")
+kill -9 "$victim"
+if wait_restart; then ok "crash restart after SIGKILL of a backend"; else bad "no crash restart"; fi
+check "ha_leases still names a" a "$(q "SELECT leader_name FROM promscale_ha.ha_leases WHERE cluster_name = 'k1'")"
+if wait_until 30 "SELECT count(*) = 1 FROM promscale_ha.cluster_state() WHERE cluster_name = 'k1' AND leader_name = 'a'"; then
+	ok "the worker loaded the lease back into shared memory"
+else
+	bad "lease not loaded after the restart"
+fi
+check "b is still deduplicated right after the restart (no flap)" deduplicated \
+	"$(q "SELECT outcome FROM promscale_ha.write('$(payload k1 b $((now + 1500)) 5)')")"
+check "a is still stored" stored \
+	"$(q "SELECT outcome FROM promscale_ha.write('$(payload k1 a $((now + 1000)) 5)')")"
+
+# 3. a write killed before it commits leaves nothing; the retry stores it all
+big=$(payload k1 a $((now + 2000)) 2000)
+echo "BEGIN; SELECT samples_written FROM promscale_ha.write('$big'); SELECT pg_sleep(120);" >"$dir/killed.sql"
+chown postgres: "$dir/killed.sql"
+as_pg "$pgbin/psql" -X -h "$dir" -p "$port" -d postgres -f "$dir/killed.sql" >/dev/null 2>&1 &
+bg_pids+=($!)
+wait_until 20 "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'" ||
+	bad "the open write did not show up"
+victim=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%' LIMIT 1")
+: >"$dir/log.mark"
+before=$(grep -c "reinitializing" "$dir/log")
+kill -9 "$victim"
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ] &&
+	{ [ "$(grep -c "reinitializing" "$dir/log")" -le "$before" ] || [ "$(q 'SELECT true' 2>/dev/null)" != "t" ]; }; do
+	sleep 0.2
+done
+check "nothing of the killed write is stored" 0 \
+	"$(q "SELECT count(*) FROM promscale_ha.samples WHERE time = 'epoch'::timestamptz + $((now + 2000)) * interval '1 ms'")"
+check "its retry stores every sample" 2000 \
+	"$(q "SELECT samples_written FROM promscale_ha.write('$big')")"
+
+# 4. SIGKILL of the worker: it comes back, the state is intact
+wpid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'promscale_ha worker'")
+if [ -n "$wpid" ]; then
+	before=$(grep -c "reinitializing" "$dir/log")
+	kill -9 "$wpid"
+	deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ] &&
+		{ [ "$(grep -c "reinitializing" "$dir/log")" -le "$before" ] || [ "$(q 'SELECT true' 2>/dev/null)" != "t" ]; }; do
+		sleep 0.2
+	done
+	if wait_until 60 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'promscale_ha worker' AND pid <> $wpid"; then
+		ok "the worker is back after SIGKILL"
+	else
+		bad "the worker did not come back"
+	fi
+else
+	bad "no worker found"
+fi
+check "a still leads after the worker's crash" a \
+	"$(q "SELECT leader FROM promscale_ha.leaders WHERE cluster = 'k1'")"
+check "periods never overlap" 0 \
+	"$(q "SELECT count(*) FROM promscale_ha.ha_leases_logs x JOIN promscale_ha.ha_leases_logs y ON x.cluster_name = y.cluster_name AND x.lease_start < y.lease_start AND x.lease_until > y.lease_start")"
+
+[ "$failures" -eq 0 ] || { echo "--- server log (end) ---"; tail -n 30 "$dir/log"; }
+exit $((failures > 0))
