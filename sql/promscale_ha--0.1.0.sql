@@ -114,10 +114,14 @@ CREATE TYPE promscale_ha.write_result AS (
     outcome                text      -- stored | deduplicated | partial | empty
 );
 
+-- SECURITY DEFINER: a writer role needs no right on the tables (write() creates
+-- partitions as the extension's owner); search_path is pinned, and every statement
+-- inside names its objects with their schema.
 CREATE FUNCTION promscale_ha.write(payload bytea)
     RETURNS promscale_ha.write_result
     AS 'MODULE_PATHNAME', 'pha_write'
-    LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+    LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION promscale_ha.write(bytea) IS
     'Store one Prometheus remote-write 1.0 request body (snappy-compressed WriteRequest)';
 
@@ -171,8 +175,8 @@ LEFT JOIN promscale_ha.leaders l ON l.cluster = r.cluster_name;
 -- An operator's forced failover (a maintenance drain); logged with reason 'forced'.
 -- Returns false when the replica already leads.
 CREATE FUNCTION promscale_ha.set_leader(cluster text, replica text) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'pha_set_leader' LANGUAGE C STRICT VOLATILE;
-REVOKE ALL ON FUNCTION promscale_ha.set_leader(text, text) FROM PUBLIC;
+    AS 'MODULE_PATHNAME', 'pha_set_leader' LANGUAGE C STRICT VOLATILE
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 ----------------------------------------------------------------------------------------
 -- Counters (shared memory, since the server started)
@@ -188,3 +192,46 @@ CREATE FUNCTION promscale_ha.stats(
     OUT worker_last_error_at timestamptz)
     AS 'MODULE_PATHNAME', 'pha_stats' LANGUAGE C STRICT VOLATILE;
 CREATE VIEW promscale_ha.stats AS SELECT * FROM promscale_ha.stats();
+
+----------------------------------------------------------------------------------------
+-- Privileges.  Nothing is granted to PUBLIC.  Three NOLOGIN roles carry the rights;
+-- grant them to login roles.  Roles belong to the whole server: DROP EXTENSION leaves
+-- them (drop them by hand when no database uses promscale_ha any more).
+--   promscale_ha_writer  may only call write()            (the HTTP front end)
+--   promscale_ha_reader  may read series, samples and the HA tables and views
+--   promscale_ha_admin   both, plus set_leader() and SET of promscale_ha's parameters
+----------------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['promscale_ha_writer', 'promscale_ha_reader', 'promscale_ha_admin'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END $$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA promscale_ha FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA promscale_ha FROM PUBLIC;
+REVOKE ALL ON SCHEMA promscale_ha FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA promscale_ha TO promscale_ha_writer, promscale_ha_reader, promscale_ha_admin;
+GRANT EXECUTE ON FUNCTION promscale_ha.write(bytea) TO promscale_ha_writer, promscale_ha_admin;
+GRANT SELECT ON promscale_ha.series, promscale_ha.samples, promscale_ha.ha_leases,
+                promscale_ha.ha_leases_logs, promscale_ha.leaders, promscale_ha.replicas,
+                promscale_ha.stats
+    TO promscale_ha_reader, promscale_ha_admin;
+GRANT EXECUTE ON FUNCTION promscale_ha.cluster_state(), promscale_ha.replica_state(),
+                          promscale_ha.stats()
+    TO promscale_ha_reader, promscale_ha_admin;
+GRANT EXECUTE ON FUNCTION promscale_ha.set_leader(text, text) TO promscale_ha_admin;
+GRANT SET ON PARAMETER
+    promscale_ha.max_payload_bytes, promscale_ha.max_series_per_request,
+    promscale_ha.max_labels_per_series, promscale_ha.max_label_name_length,
+    promscale_ha.max_label_value_length, promscale_ha.partition_interval,
+    promscale_ha.series_cache_size, promscale_ha.cluster_label, promscale_ha.replica_label,
+    promscale_ha.require_ha_labels, promscale_ha.failover_timeout, promscale_ha.lease_refresh,
+    promscale_ha.max_future, promscale_ha.max_clusters, promscale_ha.replay_buffer_size
+    TO promscale_ha_admin;
