@@ -106,14 +106,15 @@ fail(PhaDecodeError *err, PhaDecodeStatus status, long series, const char *messa
 }
 
 PhaDecodeStatus
-pha_decode_request(const uint8_t *payload, size_t len, const PhaDecodeLimits *limits,
-				   PhaArena *arena, Prometheus__WriteRequest **out, PhaDecodeError *err)
+pha_decompress(const uint8_t *payload, size_t len, const PhaDecodeLimits *limits,
+			   PhaArena *arena, const uint8_t **raw_out, size_t *raw_len_out,
+			   PhaDecodeError *err)
 {
 	size_t		raw_len;
 	char	   *raw;
-	Prometheus__WriteRequest *req;
 
-	*out = NULL;
+	*raw_out = NULL;
+	*raw_len_out = 0;
 	if (len == 0)
 		return fail(err, PHA_DECODE_EMPTY, -1, "remote-write payload is empty",
 					"A remote-write body is a snappy-compressed prometheus.WriteRequest.");
@@ -139,8 +140,19 @@ pha_decode_request(const uint8_t *payload, size_t len, const PhaDecodeLimits *li
 					"remote-write payload is truncated or corrupt snappy data",
 					"Decompressing %zu bytes of snappy data into %zu bytes failed.",
 					len, raw_len);
+	*raw_out = (const uint8_t *) raw;
+	*raw_len_out = raw_len;
+	return PHA_DECODE_OK;
+}
 
-	req = prometheus__write_request__unpack(&arena->pb, raw_len, (const uint8_t *) raw);
+PhaDecodeStatus
+pha_unpack(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
+		   PhaArena *arena, Prometheus__WriteRequest **out, PhaDecodeError *err)
+{
+	Prometheus__WriteRequest *req;
+
+	*out = NULL;
+	req = prometheus__write_request__unpack(&arena->pb, raw_len, raw);
 	if (req == NULL)
 		return fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
 					"remote-write payload is not a valid prometheus.WriteRequest",
@@ -154,6 +166,21 @@ pha_decode_request(const uint8_t *payload, size_t len, const PhaDecodeLimits *li
 
 	*out = req;
 	return PHA_DECODE_OK;
+}
+
+PhaDecodeStatus
+pha_decode_request(const uint8_t *payload, size_t len, const PhaDecodeLimits *limits,
+				   PhaArena *arena, Prometheus__WriteRequest **out, PhaDecodeError *err)
+{
+	const uint8_t *raw;
+	size_t		raw_len;
+	PhaDecodeStatus st;
+
+	*out = NULL;
+	st = pha_decompress(payload, len, limits, arena, &raw, &raw_len, err);
+	if (st != PHA_DECODE_OK)
+		return st;
+	return pha_unpack(raw, raw_len, limits, arena, out, err);
 }
 
 /* True when s[0..len) is well-formed UTF-8 without NUL bytes (text can't hold NUL). */

@@ -76,6 +76,17 @@ typedef struct PhaArena
 extern void pha_arena_init(PhaArena *arena, PhaBlockAllocFn block_alloc, void *ctx);
 extern void *pha_arena_alloc(PhaArena *arena, size_t size);
 
+/* Check the snappy header against the limit, then decompress into the arena. */
+extern PhaDecodeStatus pha_decompress(const uint8_t *payload, size_t len,
+									  const PhaDecodeLimits *limits, PhaArena *arena,
+									  const uint8_t **raw, size_t *raw_len,
+									  PhaDecodeError *err);
+
+/* Unpack a decompressed prometheus.WriteRequest with protobuf-c. */
+extern PhaDecodeStatus pha_unpack(const uint8_t *raw, size_t raw_len,
+								  const PhaDecodeLimits *limits, PhaArena *arena,
+								  Prometheus__WriteRequest **out, PhaDecodeError *err);
+
 /* Decompress and unpack; *out is valid only when PHA_DECODE_OK is returned. */
 extern PhaDecodeStatus pha_decode_request(const uint8_t *payload, size_t len,
 										  const PhaDecodeLimits *limits,

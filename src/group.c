@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 
 #include "group.h"
+#include "scan.h"
 #include "guc.h"
 #include "timeconv.h"
 
@@ -190,4 +191,67 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 	}
 	if (!replay)
 		req->counts.metadata_ignored += wr->n_metadata;
+}
+
+static char *
+bytes_cstring(const uint8_t *p, size_t len)
+{
+	char	   *s = palloc(len + 1);
+
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+bool
+pha_group_add_scan(PhaRequest *req, const PhaSeriesScan *s, size_t n)
+{
+	int			last = -1;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		if (s[i].odd || s[i].bad_time || s[i].cluster == NULL || s[i].replica == NULL ||
+			s[i].cluster_len >= PHA_NAME_LEN || s[i].replica_len >= PHA_NAME_LEN ||
+			memchr(s[i].cluster, 0, s[i].cluster_len) || memchr(s[i].replica, 0, s[i].replica_len))
+			return false;
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		const PhaSeriesScan *x = &s[i];
+		PhaGroup   *g;
+
+		if (last < 0 ||
+			strlen(req->groups[last].cluster) != x->cluster_len ||
+			memcmp(req->groups[last].cluster, x->cluster, x->cluster_len) != 0 ||
+			strlen(req->groups[last].replica) != x->replica_len ||
+			memcmp(req->groups[last].replica, x->replica, x->replica_len) != 0)
+			last = pha_group_find(req, bytes_cstring(x->cluster, x->cluster_len),
+								  bytes_cstring(x->replica, x->replica_len));
+		g = &req->groups[last];
+		if (x->nsamples > 0)
+		{
+			g->tmin = Min(g->tmin, x->tmin);
+			g->tmax = Max(g->tmax, x->tmax);
+		}
+		g->nsamples += x->nsamples;
+		g->future += x->nfuture;
+		req->counts.samples_received += x->nsamples + x->nfuture;
+	}
+	return true;
+}
+
+/* Forget the sample statistics of the groups (kept: their verdicts). */
+void
+pha_group_reset_counts(PhaRequest *req)
+{
+	for (int i = 0; i < req->ngroups; i++)
+	{
+		PhaGroup   *g = &req->groups[i];
+
+		g->tmin = PG_INT64_MAX;
+		g->tmax = PG_INT64_MIN;
+		g->nsamples = 0;
+		g->future = 0;
+	}
+	memset(&req->counts, 0, sizeof(req->counts));
 }

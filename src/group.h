@@ -21,6 +21,17 @@
 extern void pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 								  const char *only_cluster, const char *only_replica);
 
+/*
+ * Group a request from its label-only scan (scan.c).  Returns false, adding
+ * nothing, unless every series is HA data that the full decoder would accept
+ * as far as the election is concerned; the caller then decodes in full.
+ */
+struct PhaSeriesScan;
+extern bool pha_group_add_scan(PhaRequest *req, const struct PhaSeriesScan *s, size_t n);
+
+/* Forget the sample statistics of the groups (kept: their verdicts). */
+extern void pha_group_reset_counts(PhaRequest *req);
+
 /* Index of the (cluster, replica) group, created when missing. */
 extern int	pha_group_find(PhaRequest *req, const char *cluster, const char *replica);
 

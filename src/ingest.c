@@ -29,7 +29,9 @@
 #include "guc.h"
 #include "ingest.h"
 #include "lease.h"
+#include "scan.h"
 #include "series.h"
+#include "shmem.h"
 #include "stats.h"
 #include "store.h"
 #include "timeconv.h"
@@ -96,15 +98,55 @@ decode_errcode(PhaDecodeStatus st)
 	}
 }
 
+static bool group_may_accept(const PhaGroup *g);
+
+/*
+ * Follower fast path: when every series is HA data and no group's replica owns
+ * any of its sample times, the request is decided from a label-only scan of
+ * the wire format (scan.c) and never unpacked: a follower costs little more
+ * than decompression and its buffer insert.  Returns true when nothing more is
+ * needed; otherwise the groups keep their verdicts and the full decoder runs.
+ */
+static bool
+follower_fast_path(PhaRequest *req, const uint8 *raw, size_t raw_len)
+{
+	PhaSeriesScan *s;
+	size_t		n;
+
+	if (pha_shared == NULL ||
+		!pha_scan_request(raw, raw_len, pha_cluster_label, pha_replica_label,
+						  req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, &req->arena, &s, &n) ||
+		n == 0 || (req->limits.max_series > 0 && n > req->limits.max_series) ||
+		!pha_group_add_scan(req, s, n))
+		return false;
+	pha_lease_decide(req);
+	for (int g = 0; g < req->ngroups; g++)
+	{
+		if (group_may_accept(&req->groups[g]))
+		{
+			pha_group_reset_counts(req);
+			return false;
+		}
+	}
+	req->follower_only = true;
+	return true;
+}
+
 bool
 pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 						const char *only_cluster, const char *only_replica)
 {
-	Prometheus__WriteRequest *wr;
+	Prometheus__WriteRequest *wr = NULL;
 	PhaDecodeError err;
 	PhaDecodeStatus st;
+	const uint8_t *raw;
+	size_t		raw_len;
 
-	st = pha_decode_request(payload, len, &req->limits, &req->arena, &wr, &err);
+	st = pha_decompress(payload, len, &req->limits, &req->arena, &raw, &raw_len, &err);
+	if (st == PHA_DECODE_OK && only_cluster == NULL && follower_fast_path(req, raw, raw_len))
+		return true;
+	if (st == PHA_DECODE_OK)
+		st = pha_unpack(raw, raw_len, &req->limits, &req->arena, &wr, &err);
 	if (st == PHA_DECODE_OK)
 		st = pha_validate_request(wr, &req->limits, &err);
 	if (st != PHA_DECODE_OK)
@@ -196,6 +238,18 @@ pha_request_run(PhaRequest *req)
 
 	if (req->ngroups > 0)
 		pha_lease_decide(req);	/* may add replayed series */
+	if (req->follower_only)
+	{
+		for (int g = 0; g < req->ngroups; g++)
+		{
+			req->groups[g].deduplicated = req->groups[g].nsamples;
+			req->counts.samples_deduplicated += req->groups[g].nsamples;
+			req->counts.samples_future_dropped += req->groups[g].future;
+		}
+		pha_lease_record(req);
+		pha_stats_samples(&req->counts);
+		return;
+	}
 	series_of = palloc(Max(req->nseries, 1) * sizeof(int));
 	need_ts = palloc(Max(req->nseries, 1) * sizeof(void *));
 

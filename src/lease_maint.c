@@ -33,26 +33,19 @@
 #include "lease_maint.h"
 #include "shmem.h"
 #include "timeconv.h"
+#include "worker.h"
 
 static void
 begin_xact(const char *what)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, what);
+	pha_worker_begin_xact(what);
 	(void) pha_lease_check_relid();
 }
 
 static void
 end_xact(void)
 {
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	pha_worker_end_xact();
 }
 
 /* Names of this database's clusters in shared memory (palloc'd). */

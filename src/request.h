@@ -87,6 +87,7 @@ typedef struct PhaRequest
 	int			ngroups;
 	int			maxgroups;
 
+	bool		follower_only;	/* decided from the label scan: nothing to store */
 	TimestampTz now;			/* wall clock (pha_now) at the start */
 	int64		future_limit_ms;	/* HA samples after this are dropped */
 	PhaCounts	counts;

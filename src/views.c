@@ -33,29 +33,42 @@ ms_datum(int64 ms, bool *isnull)
 	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
 }
 
+/*
+ * Copy this database's entries of a shared hash table (both key types start
+ * with the database's OID) under the lock, so the rows are built without it.
+ */
+static void *
+copy_entries(HTAB *table, Size entrysize, long *n)
+{
+	HASH_SEQ_STATUS seq;
+	char	   *e;
+	char	   *copy;
+	long		max;
+
+	*n = 0;
+	LWLockAcquire(pha_shared->lock, LW_SHARED);
+	max = hash_get_num_entries(table);
+	copy = palloc(Max(max, 1) * entrysize);
+	hash_seq_init(&seq, table);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (*n < max && *(Oid *) e == MyDatabaseId)
+			memcpy(copy + (*n)++ * entrysize, e, entrysize);
+	}
+	LWLockRelease(pha_shared->lock);
+	return copy;
+}
+
 Datum
 pha_cluster_state(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	PhaClusterState *e;
 	PhaClusterState *copy;
-	long		n = 0,
-				max;
+	long		n;
 
 	pha_shmem_require("promscale_ha.cluster_state()");
 	InitMaterializedSRF(fcinfo, 0);
-	LWLockAcquire(pha_shared->lock, LW_SHARED);
-	max = hash_get_num_entries(pha_clusters);
-	copy = palloc(Max(max, 1) * sizeof(PhaClusterState));
-	hash_seq_init(&seq, pha_clusters);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		if (n < max && e->key.dbid == MyDatabaseId)
-			copy[n++] = *e;
-	}
-	LWLockRelease(pha_shared->lock);
-
+	copy = copy_entries(pha_clusters, sizeof(PhaClusterState), &n);
 	for (long i = 0; i < n; i++)
 	{
 		Datum		v[8];
@@ -81,25 +94,12 @@ Datum
 pha_replica_state(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	PhaReplicaState *e;
 	PhaReplicaState *copy;
-	long		n = 0,
-				max;
+	long		n;
 
 	pha_shmem_require("promscale_ha.replica_state()");
 	InitMaterializedSRF(fcinfo, 0);
-	LWLockAcquire(pha_shared->lock, LW_SHARED);
-	max = hash_get_num_entries(pha_replicas);
-	copy = palloc(Max(max, 1) * sizeof(PhaReplicaState));
-	hash_seq_init(&seq, pha_replicas);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		if (n < max && e->key.dbid == MyDatabaseId)
-			copy[n++] = *e;
-	}
-	LWLockRelease(pha_shared->lock);
-
+	copy = copy_entries(pha_replicas, sizeof(PhaReplicaState), &n);
 	for (long i = 0; i < n; i++)
 	{
 		Datum		v[8];

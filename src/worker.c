@@ -25,6 +25,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -66,6 +67,26 @@ pha_worker_register(void)
 	snprintf(w.bgw_name, BGW_MAXLEN, "promscale_ha worker");
 	snprintf(w.bgw_type, BGW_MAXLEN, "promscale_ha worker");
 	RegisterBackgroundWorker(&w);
+}
+
+void
+pha_worker_begin_xact(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void
+pha_worker_end_xact(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 typedef void (*TaskFn) (TimestampTz now, void *arg);

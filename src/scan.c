@@ -1,0 +1,263 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *	  A label-only pass over a decompressed WriteRequest, for the election.
+ *
+ * A follower's request is dropped whole, so decoding it into messages is
+ * wasted work.  This pass walks the protobuf wire format of
+ * WriteRequest.timeseries and reads, per series, only the values of the two HA
+ * labels and the sample timestamps: no allocation but one array, no copy.
+ * Plain C, no PostgreSQL headers (fuzzable with decode.c).
+ *
+ * It is not a validator.  Anything it does not expect makes it give up, and
+ * the caller then runs the full decoder (decode.c), which validates and
+ * reports errors.  The field numbers are those of proto/types.proto.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "scan.h"
+
+#include <string.h>
+
+#define WT_VARINT	0
+#define WT_FIXED64	1
+#define WT_LEN		2
+#define WT_FIXED32	5
+
+static bool
+get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t	r = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7)
+	{
+		uint8_t		b = *(*p)++;
+
+		r |= (uint64_t) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+		{
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Read a field's key; for length-delimited fields also its bounds. */
+static bool
+get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
+		  const uint8_t **sub, const uint8_t **sub_end)
+{
+	uint64_t	key,
+				len;
+
+	if (!get_varint(p, end, &key))
+		return false;
+	*field = (uint32_t) (key >> 3);
+	*wt = (int) (key & 7);
+	switch (*wt)
+	{
+		case WT_VARINT:
+			return get_varint(p, end, &len);
+		case WT_FIXED64:
+			if (end - *p < 8)
+				return false;
+			*p += 8;
+			return true;
+		case WT_FIXED32:
+			if (end - *p < 4)
+				return false;
+			*p += 4;
+			return true;
+		case WT_LEN:
+			if (!get_varint(p, end, &len) || len > (uint64_t) (end - *p))
+				return false;
+			*sub = *p;
+			*sub_end = *p + len;
+			*p += len;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Label{name=1, value=2}: if its name is one of the two, note its value. */
+static bool
+scan_label(const uint8_t *p, const uint8_t *end, const char *cl, size_t cl_len,
+		   const char *rl, size_t rl_len, PhaSeriesScan *s)
+{
+	const uint8_t *name = NULL,
+			   *value = NULL;
+	size_t		name_len = 0,
+				value_len = 0;
+
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (wt == WT_LEN && field == 1)
+		{
+			name = sub;
+			name_len = sub_end - sub;
+		}
+		else if (wt == WT_LEN && field == 2)
+		{
+			value = sub;
+			value_len = sub_end - sub;
+		}
+	}
+	if (value_len == 0)
+		return true;			/* an empty value: the label is absent */
+	if (name_len == cl_len && memcmp(name, cl, cl_len) == 0)
+	{
+		s->odd |= (s->cluster != NULL);
+		s->cluster = value;
+		s->cluster_len = value_len;
+	}
+	else if (name_len == rl_len && memcmp(name, rl, rl_len) == 0)
+	{
+		s->odd |= (s->replica != NULL);
+		s->replica = value;
+		s->replica_len = value_len;
+	}
+	return true;
+}
+
+/* Sample{value=1 (double), timestamp=2 (int64)}. */
+typedef struct ScanCtx
+{
+	const char *cl;
+	size_t		cl_len;
+	const char *rl;
+	size_t		rl_len;
+	int64_t		future_limit;
+	int64_t		min_time;
+	int64_t		max_time;
+} ScanCtx;
+
+static bool
+scan_sample(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesScan *s)
+{
+	int64_t		t = 0;
+
+	while (p < end)
+	{
+		uint64_t	key,
+					v;
+
+		if (!get_varint(&p, end, &key))
+			return false;
+		if (key == ((2 << 3) | WT_VARINT))
+		{
+			if (!get_varint(&p, end, &v))
+				return false;
+			t = (int64_t) v;
+		}
+		else if (key == ((1 << 3) | WT_FIXED64))
+		{
+			if (end - p < 8)
+				return false;
+			p += 8;
+		}
+		else
+			return false;
+	}
+	if (t < cx->min_time || t > cx->max_time)
+		s->bad_time = true;
+	if (t > cx->future_limit)
+	{
+		s->nfuture++;
+		return true;
+	}
+	if (s->nsamples == 0 || t < s->tmin)
+		s->tmin = t;
+	if (s->nsamples == 0 || t > s->tmax)
+		s->tmax = t;
+	s->nsamples++;
+	return true;
+}
+
+/* TimeSeries{labels=1, samples=2, exemplars=3, histograms=4}. */
+static bool
+scan_series(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesScan *s)
+{
+	memset(s, 0, sizeof(*s));
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (wt != WT_LEN)
+			continue;
+		if (field == 1 && !scan_label(sub, sub_end, cx->cl, cx->cl_len, cx->rl, cx->rl_len, s))
+			return false;
+		if (field == 2 && !scan_sample(sub, sub_end, cx, s))
+			return false;
+	}
+	return true;
+}
+
+bool
+pha_scan_request(const uint8_t *raw, size_t raw_len, const char *cluster_label,
+				 const char *replica_label, int64_t future_limit, int64_t min_time,
+				 int64_t max_time, PhaArena *arena, PhaSeriesScan **out, size_t *n)
+{
+	const uint8_t *p = raw;
+	const uint8_t *end = raw + raw_len;
+	size_t		count = 0;
+	ScanCtx		cx;
+	PhaSeriesScan *s;
+
+	cx.cl = cluster_label;
+	cx.cl_len = strlen(cluster_label);
+	cx.rl = replica_label;
+	cx.rl_len = strlen(replica_label);
+	cx.future_limit = future_limit;
+	cx.min_time = min_time;
+	cx.max_time = max_time;
+
+	/* first pass: how many series */
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (field == 1 && wt == WT_LEN)
+			count++;
+	}
+	s = pha_arena_alloc(arena, (count > 0 ? count : 1) * sizeof(PhaSeriesScan));
+	if (s == NULL)
+		return false;
+
+	p = raw;
+	count = 0;
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (field == 1 && wt == WT_LEN &&
+			!scan_series(sub, sub_end, &cx, &s[count++]))
+			return false;
+	}
+	*out = s;
+	*n = count;
+	return true;
+}
