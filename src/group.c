@@ -212,8 +212,9 @@ pha_group_add_scan(PhaRequest *req, const PhaSeriesScan *s, size_t n)
 	{
 		if (s[i].odd || s[i].bad_time || s[i].cluster == NULL || s[i].replica == NULL ||
 			s[i].cluster_len >= PHA_NAME_LEN || s[i].replica_len >= PHA_NAME_LEN ||
-			memchr(s[i].cluster, 0, s[i].cluster_len) || memchr(s[i].replica, 0, s[i].replica_len))
-			return false;
+			!pha_utf8_valid(s[i].cluster, s[i].cluster_len) ||
+			!pha_utf8_valid(s[i].replica, s[i].replica_len))
+			return false;		/* the full decoder says what is wrong */
 	}
 	for (size_t i = 0; i < n; i++)
 	{
