@@ -237,14 +237,14 @@ pha_utf8_valid(const uint8_t *s, size_t len)
 }
 
 /* [a-zA-Z_][a-zA-Z0-9_]* */
-static bool
-label_name_valid(const ProtobufCBinaryData *name)
+bool
+pha_label_name_valid(const uint8_t *name, size_t len)
 {
-	if (name->len == 0)
+	if (len == 0)
 		return false;
-	for (size_t i = 0; i < name->len; i++)
+	for (size_t i = 0; i < len; i++)
 	{
-		uint8_t		c = name->data[i];
+		uint8_t		c = name[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
 			continue;
@@ -320,7 +320,7 @@ pha_validate_series(Prometheus__TimeSeries *ts, long index, const PhaDecodeLimit
 	{
 		Prometheus__Label *l = ts->labels[i];
 
-		if (!label_name_valid(&l->name))
+		if (!pha_label_name_valid(l->name.data, l->name.len))
 			return fail(err, PHA_DECODE_BAD_LABEL_NAME, index, "invalid label name",
 						"Series %ld has label name \"%s\"; names must match [a-zA-Z_][a-zA-Z0-9_]*.",
 						index, excerpt(&l->name, buf, sizeof(buf)));

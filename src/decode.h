@@ -115,5 +115,6 @@ extern Prometheus__Label *pha_find_label(Prometheus__TimeSeries *ts, const char 
 										 size_t name_len);
 
 extern bool pha_utf8_valid(const uint8_t *s, size_t len);
+extern bool pha_label_name_valid(const uint8_t *name, size_t len);
 
 #endif							/* PHA_DECODE_H */

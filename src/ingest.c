@@ -114,7 +114,7 @@ follower_fast_path(PhaRequest *req, const uint8 *raw, size_t raw_len)
 	size_t		n;
 
 	if (pha_shared == NULL ||
-		!pha_scan_request(raw, raw_len, pha_cluster_label, pha_replica_label,
+		!pha_scan_request(raw, raw_len, &req->limits, pha_cluster_label, pha_replica_label,
 						  req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, &req->arena, &s, &n) ||
 		n == 0 || (req->limits.max_series > 0 && n > req->limits.max_series) ||
 		!pha_group_add_scan(req, s, n))

@@ -9,9 +9,13 @@
  * labels and the sample timestamps: no allocation but one array, no copy.
  * Plain C, no PostgreSQL headers (fuzzable with decode.c).
  *
- * It is not a validator.  Anything it does not expect makes it give up, and
- * the caller then runs the full decoder (decode.c), which validates and
- * reports errors.  The field numbers are those of proto/types.proto.
+ * It checks what the full decoder checks (decode.c) for the usual case of
+ * labels sent sorted, as Prometheus sends them: names valid and strictly
+ * increasing (so none twice), values UTF-8 without NUL, a __name__, the
+ * limits.  Anything else -- unsorted labels, an invalid name, a malformed
+ * message -- marks the series odd or makes the scan give up, and the caller
+ * then runs the full decoder, which sorts, validates and reports errors.
+ * The field numbers are those of proto/types.proto.
  *
  *-------------------------------------------------------------------------
  */
@@ -81,11 +85,40 @@ get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
 	}
 }
 
-/* Label{name=1, value=2}: if its name is one of the two, note its value. */
-static bool
-scan_label(const uint8_t *p, const uint8_t *end, const char *cl, size_t cl_len,
-		   const char *rl, size_t rl_len, PhaSeriesScan *s)
+/* What the scan looks for, and the limits it applies. */
+typedef struct ScanCtx
 {
+	const PhaDecodeLimits *limits;
+	const char *cl;
+	size_t		cl_len;
+	const char *rl;
+	size_t		rl_len;
+	int64_t		future_limit;
+	int64_t		min_time;
+	int64_t		max_time;
+} ScanCtx;
+
+/* Per-series state of the label checks. */
+typedef struct LabelState
+{
+	const uint8_t *prev;
+	size_t		prev_len;
+	size_t		nlabels;
+	bool		has_name;
+} LabelState;
+
+/*
+ * Label{name=1, value=2}: check it as decode.c would, and if its name is one
+ * of the two HA labels, note its value.
+ */
+static bool
+scan_label(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, LabelState *ls,
+		   PhaSeriesScan *s)
+{
+	const char *cl = cx->cl;
+	size_t		cl_len = cx->cl_len;
+	const char *rl = cx->rl;
+	size_t		rl_len = cx->rl_len;
 	const uint8_t *name = NULL,
 			   *value = NULL;
 	size_t		name_len = 0,
@@ -111,8 +144,28 @@ scan_label(const uint8_t *p, const uint8_t *end, const char *cl, size_t cl_len,
 			value_len = sub_end - sub;
 		}
 	}
+	if (!pha_label_name_valid(name, name_len) || !pha_utf8_valid(value, value_len) ||
+		(cx->limits->max_label_name_len > 0 && name_len > cx->limits->max_label_name_len) ||
+		(cx->limits->max_label_value_len > 0 && value_len > cx->limits->max_label_value_len))
+	{
+		s->odd = true;
+		return true;
+	}
 	if (value_len == 0)
 		return true;			/* an empty value: the label is absent */
+	if (ls->prev != NULL)
+	{
+		size_t		m = ls->prev_len < name_len ? ls->prev_len : name_len;
+		int			c = m ? memcmp(ls->prev, name, m) : 0;
+
+		if (c > 0 || (c == 0 && ls->prev_len >= name_len))
+			s->odd = true;		/* unsorted or repeated: the full decoder sorts */
+	}
+	ls->prev = name;
+	ls->prev_len = name_len;
+	ls->nlabels++;
+	if (name_len == 8 && memcmp(name, "__name__", 8) == 0)
+		ls->has_name = true;
 	if (name_len == cl_len && memcmp(name, cl, cl_len) == 0)
 	{
 		s->odd |= (s->cluster != NULL);
@@ -129,17 +182,6 @@ scan_label(const uint8_t *p, const uint8_t *end, const char *cl, size_t cl_len,
 }
 
 /* Sample{value=1 (double), timestamp=2 (int64)}. */
-typedef struct ScanCtx
-{
-	const char *cl;
-	size_t		cl_len;
-	const char *rl;
-	size_t		rl_len;
-	int64_t		future_limit;
-	int64_t		min_time;
-	int64_t		max_time;
-} ScanCtx;
-
 static bool
 scan_sample(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesScan *s)
 {
@@ -186,7 +228,10 @@ scan_sample(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesSc
 static bool
 scan_series(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesScan *s)
 {
+	LabelState	ls;
+
 	memset(s, 0, sizeof(*s));
+	memset(&ls, 0, sizeof(ls));
 	while (p < end)
 	{
 		uint32_t	field;
@@ -198,16 +243,20 @@ scan_series(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesSc
 			return false;
 		if (wt != WT_LEN)
 			continue;
-		if (field == 1 && !scan_label(sub, sub_end, cx->cl, cx->cl_len, cx->rl, cx->rl_len, s))
+		if (field == 1 && !scan_label(sub, sub_end, cx, &ls, s))
 			return false;
 		if (field == 2 && !scan_sample(sub, sub_end, cx, s))
 			return false;
 	}
+	if (!ls.has_name ||
+		(cx->limits->max_labels > 0 && ls.nlabels > cx->limits->max_labels))
+		s->odd = true;
 	return true;
 }
 
 bool
-pha_scan_request(const uint8_t *raw, size_t raw_len, const char *cluster_label,
+pha_scan_request(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
+				 const char *cluster_label,
 				 const char *replica_label, int64_t future_limit, int64_t min_time,
 				 int64_t max_time, PhaArena *arena, PhaSeriesScan **out, size_t *n)
 {
@@ -217,6 +266,7 @@ pha_scan_request(const uint8_t *raw, size_t raw_len, const char *cluster_label,
 	ScanCtx		cx;
 	PhaSeriesScan *s;
 
+	cx.limits = limits;
 	cx.cl = cluster_label;
 	cx.cl_len = strlen(cluster_label);
 	cx.rl = replica_label;

@@ -152,6 +152,18 @@ SELECT cluster, leader, CASE WHEN isfinite(lease_start)
 SELECT cluster, replica, is_leader, samples_accepted, samples_deduplicated, samples_future_dropped
   FROM promscale_ha.replicas WHERE cluster IN ('c1', 'r1', 'mon/k8s') ORDER BY 1, 2;
 
+-- a follower's request is decided from a label-only scan, but bad input is rejected
+-- exactly as for a leader; unsorted labels take the full decoder, same verdict
+SET promscale_ha.test_now = '2026-01-01 00:01:10+00';
+\set b_bad_name `:gen --series 1 --cluster c1 --replica b --start-ms 1767225665500 --label 0bad=x --hex`
+\set b_bad_utf8 `:gen --series 1 --cluster c1 --replica b --start-ms 1767225665500 --label "ok=$(printf '\377')" --hex`
+\set b_unsorted `:gen --series 3 --cluster c1 --replica b --start-ms 1767225665500 --unsorted --hex`
+\set VERBOSITY sqlstate
+SELECT * FROM promscale_ha.write(:'b_bad_name');
+SELECT * FROM promscale_ha.write(:'b_bad_utf8');
+\set VERBOSITY default
+SELECT samples_received, samples_deduplicated, outcome FROM promscale_ha.write(:'b_unsorted');
+
 -- DROP/CREATE EXTENSION forgets the leases with the tables: the shared state of the
 -- old tables is not used, and the first writer of the new ones leads
 DROP EXTENSION promscale_ha;
