@@ -37,6 +37,9 @@
  * lease_until is kept ahead of every stored sample of the leader, so after a
  * crash (shared memory lost) a new leader starting there never overlaps.
  *
+ * Companions: lease_state.c (shared entries, undo at abort, heartbeats at
+ * commit), replay.c (the followers' buffer), lease_maint.c (the worker).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -57,291 +60,14 @@
 #include "guc.h"
 #include "ingest.h"
 #include "lease.h"
+#include "lease_state.h"
+#include "replay.h"
 #include "shmem.h"
 #include "stats.h"
 #include "timeconv.h"
 
 /* field4 of our advisory lock tags; pg_advisory_lock() uses 1 and 2 */
 #define PHA_LOCK_CLASS 0x5048
-
-/* A cluster entry as it was before this (sub)transaction changed it. */
-typedef struct UndoEntry
-{
-	PhaClusterState old;
-	bool		existed;
-	SubTransactionId subid;
-} UndoEntry;
-
-/* Heartbeat and counters of one group, applied to shared memory at commit. */
-typedef struct Beat
-{
-	PhaReplicaKey key;
-	bool		leader;
-	int64		max_t;			/* newest sample stored (leader's heartbeat) */
-	int64		sent_max;		/* newest sample sent (replica counters) */
-	int64		new_until;		/* reservation written to ha_leases, or MIN */
-	bool		refreshed;		/* this transaction wrote the ha_leases row */
-	bool		refreshing;		/* we set refreshing_pid */
-	int64		accepted;
-	int64		deduplicated;
-	int64		future;
-	TimestampTz now;
-	SubTransactionId subid;
-} Beat;
-
-static UndoEntry *undo = NULL;
-static int	nundo = 0,
-			maxundo = 0;
-static Beat *beats = NULL;
-static int	nbeats = 0,
-			maxbeats = 0;
-
-static void *
-grow(void *arr, int *max, Size elem)
-{
-	int			newmax = Max(16, *max * 2);
-	void	   *p = arr ? repalloc(arr, newmax * elem)
-		: MemoryContextAlloc(TopMemoryContext, newmax * elem);
-
-	*max = newmax;
-	return p;
-}
-
-/*-------------------------------------------------------------------------
- * Shared-memory access
- *-------------------------------------------------------------------------
- */
-
-/* ha_leases of the extension as it exists now; shared state of another is stale. */
-static Oid	cur_leases_relid = InvalidOid;
-
-/* Look up ha_leases; shared entries loaded from a dropped one are ignored. */
-Oid
-pha_lease_check_relid(void)
-{
-	Oid			nsp = get_namespace_oid("promscale_ha", true);
-
-	cur_leases_relid = OidIsValid(nsp) ? get_relname_relid("ha_leases", nsp) : InvalidOid;
-	if (!OidIsValid(cur_leases_relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table promscale_ha.ha_leases does not exist"),
-				 errhint("Run CREATE EXTENSION promscale_ha.")));
-	return cur_leases_relid;
-}
-
-bool
-pha_read_cluster(const char *cluster, PhaClusterState *out)
-{
-	PhaClusterState *e;
-	PhaClusterKey key;
-	bool		valid;
-
-	pha_cluster_key(cluster, &key);
-	LWLockAcquire(pha_shared->lock, LW_SHARED);
-	e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
-	valid = e != NULL && e->leases_relid == cur_leases_relid;
-	if (valid)
-		*out = *e;
-	LWLockRelease(pha_shared->lock);
-	return valid;
-}
-
-/* Remember how the entry looked before the first change in this subxact. */
-static void
-save_undo(const char *cluster)
-{
-	SubTransactionId subid = GetCurrentSubTransactionId();
-	PhaClusterState *e;
-	PhaClusterKey key;
-
-	for (int i = 0; i < nundo; i++)
-		if (undo[i].subid == subid && strcmp(undo[i].old.key.name, cluster) == 0)
-			return;
-	if (nundo == maxundo)
-		undo = grow(undo, &maxundo, sizeof(UndoEntry));
-	memset(&undo[nundo], 0, sizeof(UndoEntry));
-	pha_cluster_key(cluster, &key);
-	LWLockAcquire(pha_shared->lock, LW_SHARED);
-	e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
-	if (e)
-		undo[nundo].old = *e;
-	else
-		undo[nundo].old.key = key;
-	undo[nundo].existed = (e != NULL);
-	LWLockRelease(pha_shared->lock);
-	undo[nundo].subid = subid;
-	nundo++;
-}
-
-/* Write st into shared memory (caller holds the ExclusiveLock advisory lock). */
-void
-pha_write_cluster(PhaClusterState *st)
-{
-	PhaClusterState *e;
-	bool		found;
-
-	st->leases_relid = cur_leases_relid;
-	save_undo(st->key.name);
-	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	e = hash_search(pha_clusters, &st->key, HASH_ENTER_NULL, &found);
-	if (e == NULL)
-	{
-		LWLockRelease(pha_shared->lock);
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many HA clusters for shared memory"),
-				 errdetail("promscale_ha.ha_cluster_slots is %d.", pha_ha_cluster_slots),
-				 errhint("Raise promscale_ha.ha_cluster_slots and restart PostgreSQL.")));
-	}
-	*e = *st;
-	LWLockRelease(pha_shared->lock);
-}
-
-/* Forget a cluster (caller holds its ExclusiveLock); restored if we abort. */
-void
-pha_remove_cluster(const char *cluster)
-{
-	PhaClusterKey key;
-	HASH_SEQ_STATUS seq;
-	PhaReplicaState *r;
-
-	save_undo(cluster);
-	pha_cluster_key(cluster, &key);
-	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	hash_search(pha_clusters, &key, HASH_REMOVE, NULL);
-	hash_seq_init(&seq, pha_replicas);
-	while ((r = hash_seq_search(&seq)) != NULL)
-		if (r->key.dbid == key.dbid && strcmp(r->key.cluster, cluster) == 0)
-			hash_search(pha_replicas, &r->key, HASH_REMOVE, NULL);
-	LWLockRelease(pha_shared->lock);
-}
-
-/* Undo the changes of an aborted (sub)transaction, newest first. */
-static void
-apply_undo(SubTransactionId from)
-{
-	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	while (nundo > 0 && undo[nundo - 1].subid >= from)
-	{
-		UndoEntry  *u = &undo[--nundo];
-
-		if (u->existed)
-		{
-			PhaClusterState *e = hash_search(pha_clusters, &u->old.key, HASH_ENTER_NULL, NULL);
-
-			if (e)
-				*e = u->old;
-		}
-		else
-			hash_search(pha_clusters, &u->old.key, HASH_REMOVE, NULL);
-	}
-	LWLockRelease(pha_shared->lock);
-}
-
-/* At commit: heartbeats and counters into shared memory; refresh flags off. */
-static void
-apply_beats(bool commit, SubTransactionId from)
-{
-	int			keep = 0;
-
-	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < nbeats; i++)
-	{
-		Beat	   *b = &beats[i];
-		PhaClusterState *c;
-		PhaReplicaState *r;
-		PhaClusterKey ckey;
-
-		if (!commit && b->subid < from)
-		{
-			beats[keep++] = *b;
-			continue;
-		}
-		memset(&ckey, 0, sizeof(ckey));
-		ckey.dbid = b->key.dbid;
-		strlcpy(ckey.name, b->key.cluster, PHA_NAME_LEN);
-		c = hash_search(pha_clusters, &ckey, HASH_FIND, NULL);
-		if (c && b->refreshing && c->refreshing_pid == MyProcPid)
-			c->refreshing_pid = 0;
-		if (!commit)
-			continue;
-		if (c && b->leader && strcmp(c->leader, b->key.replica) == 0)
-		{
-			c->last_write = Max(c->last_write, b->now);
-			c->last_sample = Max(c->last_sample, b->max_t);
-			c->lease_until = Max(c->lease_until, b->new_until);
-			if (b->refreshed)
-			{
-				c->table_written = Max(c->table_written, b->now);
-				c->table_last_sample = Max(c->table_last_sample, b->max_t);
-			}
-		}
-		r = hash_search(pha_replicas, &b->key, HASH_ENTER_NULL, NULL);
-		if (r == NULL)
-			continue;			/* counters are best effort when full */
-		if (r->requests == 0 && r->last_write == 0)
-		{
-			r->last_sample = PG_INT64_MIN;
-			r->samples_accepted = r->samples_deduplicated = r->samples_future_dropped = 0;
-		}
-		r->last_sample = Max(r->last_sample, b->sent_max);
-		r->last_write = Max(r->last_write, b->now);
-		r->samples_accepted += b->accepted;
-		r->samples_deduplicated += b->deduplicated;
-		r->samples_future_dropped += b->future;
-		r->requests++;
-	}
-	LWLockRelease(pha_shared->lock);
-	nbeats = commit ? 0 : keep;
-}
-
-static void
-lease_xact_cb(XactEvent event, void *arg)
-{
-	if (pha_shared == NULL)
-		return;
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PREPARE:
-			nundo = 0;
-			if (nbeats > 0)
-				apply_beats(true, InvalidSubTransactionId);
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			if (nundo > 0)
-				apply_undo(InvalidSubTransactionId);
-			if (nbeats > 0)
-				apply_beats(false, InvalidSubTransactionId);
-			nundo = 0;
-			nbeats = 0;
-			break;
-		default:
-			break;
-	}
-}
-
-static void
-lease_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
-				 SubTransactionId parentSubid, void *arg)
-{
-	if (pha_shared == NULL || event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	if (nundo > 0)
-		apply_undo(mySubid);
-	if (nbeats > 0)
-		apply_beats(false, mySubid);
-}
-
-void
-pha_lease_init(void)
-{
-	RegisterXactCallback(lease_xact_cb, NULL);
-	RegisterSubXactCallback(lease_subxact_cb, NULL);
-}
 
 /*-------------------------------------------------------------------------
  * Locks and SQL
@@ -538,45 +264,6 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	pha_write_cluster(st);
 }
 
-/* Append the replica's buffered requests to req; returns their oldest sample time. */
-static int64
-replay_buffered(PhaRequest *req, PhaGroup *g, int64 *max_t)
-{
-	static SPIPlanPtr sel_plan = NULL;
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		v[2];
-	int64		min_t = PG_INT64_MAX;
-	uint64		n;
-	SPITupleTable *tt;
-
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
-	pha_run_sql(&sel_plan, "DELETE FROM promscale_ha.replay_buffer"
-			" WHERE cluster_name = $1 AND replica_name = $2"
-			" RETURNING received_at, min_time, max_time, payload",
-			2, types, v, NULL, SPI_OK_DELETE_RETURNING);
-	n = SPI_processed;
-	tt = SPI_tuptable;
-	for (uint64 r = 0; r < n; r++)
-	{
-		bool		isnull;
-		bytea	   *p;
-		int64		lo = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull)));
-		int64		hi = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull)));
-		MemoryContext spi = MemoryContextSwitchTo(req->cxt);
-
-		p = DatumGetByteaPCopy(SPI_getbinval(tt->vals[r], tt->tupdesc, 4, &isnull));
-		if (pha_request_add_payload(req, (const uint8 *) VARDATA(p), VARSIZE(p) - VARHDRSZ,
-									g->cluster, g->replica))
-		{
-			min_t = Min(min_t, lo);
-			*max_t = Max(*max_t, hi);
-		}
-		MemoryContextSwitchTo(spi);
-	}
-	return min_t;
-}
-
 /*
  * g's replica becomes leader of st's cluster: close the old period right
  * after the old leader's newest stored sample, open the new one, replay.
@@ -617,7 +304,7 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 			" VALUES ($1, $2, $3, 'infinity', $6, $5)",
 			6, types, v, NULL, SPI_OK_INSERT);
 
-	replay_min = replay_buffered(req, g, &replay_max);
+	replay_min = pha_replay_buffered(req, g, &replay_max);
 
 	st->lease_until = reservation(Max(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN, replay_max),
 									  Max(start, pha_tstz_to_ms(req->now))));
@@ -706,81 +393,10 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
 	beat->refreshed = true;
 }
 
-/* Keep a follower's payload for a later takeover; prune the cluster's buffer. */
-static void
-buffer_payload(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
-{
-	static SPIPlanPtr ins_plan = NULL;
-	static SPIPlanPtr prune_plan = NULL;
-	Oid			types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BYTEAOID};
-	Datum		v[6];
-	bytea	   *p;
-	bool		prune = false;
-	PhaClusterState *e;
-
-	if (pha_replay_buffer_kb == 0 || g->nsamples == 0 || req->payload == NULL)
-		return;
-	p = palloc(VARHDRSZ + req->payload_len);
-	SET_VARSIZE(p, VARHDRSZ + req->payload_len);
-	memcpy(VARDATA(p), req->payload, req->payload_len);
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
-	v[2] = TimestampTzGetDatum(req->now);
-	v[3] = tsd(g->tmin);
-	v[4] = tsd(g->tmax);
-	v[5] = PointerGetDatum(p);
-	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
-			" (cluster_name, replica_name, received_at, min_time, max_time, payload)"
-			" VALUES ($1, $2, $3, $4, $5, $6)", 6, types, v, NULL, SPI_OK_INSERT);
-
-	/* prune at most once a second per cluster: by age, then by size */
-	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	e = hash_search(pha_clusters, &st->key, HASH_FIND, NULL);
-	if (e && req->now - e->last_prune >= USECS_PER_SEC)
-	{
-		e->last_prune = req->now;
-		prune = true;
-	}
-	LWLockRelease(pha_shared->lock);
-	if (prune)
-	{
-		Oid			ptypes[3] = {TEXTOID, TIMESTAMPTZOID, INT8OID};
-		Datum		pv[3];
-
-		pv[0] = v[0];
-		pv[1] = TimestampTzGetDatum(req->now - pha_replay_keep_us());
-		pv[2] = Int64GetDatum((int64) pha_replay_buffer_kb * 1024);
-		pha_run_sql(&prune_plan, "DELETE FROM promscale_ha.replay_buffer b USING ("
-				"   SELECT ctid AS id, received_at,"
-				"          sum(octet_length(payload)) OVER (ORDER BY received_at DESC) AS total"
-				"   FROM promscale_ha.replay_buffer WHERE cluster_name = $1) x"
-				" WHERE b.ctid = x.id AND (x.received_at < $2 OR x.total > $3)",
-				3, ptypes, pv, NULL, SPI_OK_DELETE);
-	}
-}
-
 bool
 pha_leader_silent(const PhaClusterState *st, TimestampTz now)
 {
 	return now - st->last_write >= (int64) pha_failover_timeout_ms * 1000;
-}
-
-static Beat *
-new_beat(PhaRequest *req, PhaGroup *g)
-{
-	Beat	   *b;
-
-	if (nbeats == maxbeats)
-		beats = grow(beats, &maxbeats, sizeof(Beat));
-	b = &beats[nbeats++];
-	memset(b, 0, sizeof(Beat));
-	pha_replica_key(g->cluster, g->replica, &b->key);
-	b->max_t = PG_INT64_MIN;
-	b->sent_max = PG_INT64_MIN;
-	b->new_until = PG_INT64_MIN;
-	b->now = req->now;
-	b->subid = GetCurrentSubTransactionId();
-	return b;
 }
 
 /* The verdict for one group; force_reason set means set_leader(). */
@@ -813,7 +429,7 @@ decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
 
 	g->spans = MemoryContextAlloc(req->cxt, 4 * sizeof(PhaSpan));
 	g->nspans = 0;
-	beat = new_beat(req, g);
+	beat = pha_new_beat(req, g);
 
 	if (!found && !pha_load_from_table(g->cluster, req->now, &st))
 	{
@@ -851,7 +467,7 @@ decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
 	{
 		if (g->nsamples > 0 && g->tmin < st.lease_start)
 			add_past_periods(g, g->tmin, Min(g->tmax + 1, st.lease_start));
-		buffer_payload(req, g, &st);
+		pha_replay_keep(req, g, &st);
 	}
 	beat->leader = g->is_leader;
 	g->decided = true;
@@ -881,23 +497,3 @@ pha_lease_force(PhaRequest *req, int group, const char *reason)
 	SPI_finish();
 }
 
-void
-pha_lease_record(PhaRequest *req)
-{
-	/* the beats were queued in decide order, one per group */
-	int			first = nbeats - req->ngroups;
-
-	if (first < 0)
-		return;
-	for (int i = 0; i < req->ngroups; i++)
-	{
-		PhaGroup   *g = &req->groups[i];
-		Beat	   *b = &beats[first + i];
-
-		b->max_t = g->max_stored_t;
-		b->sent_max = g->nsamples > 0 ? g->tmax : PG_INT64_MIN;
-		b->accepted = g->accepted;
-		b->deduplicated = g->deduplicated;
-		b->future = g->future;
-	}
-}

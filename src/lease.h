@@ -13,8 +13,7 @@
 
 #include "request.h"
 #include "shmem.h"
-
-extern void pha_lease_init(void);
+#include "lease_state.h"
 
 /*
  * Decide every HA group of req: which sample times its replica owns, whether
@@ -29,14 +28,8 @@ extern void pha_lease_decide(PhaRequest *req);
  */
 extern void pha_lease_force(PhaRequest *req, int group, const char *reason);
 
-/* After the samples are stored: queue heartbeats and counters for commit. */
-extern void pha_lease_record(PhaRequest *req);
 
 /* Building blocks shared with lease_maint.c (the worker's lease duties). */
-extern Oid	pha_lease_check_relid(void);
-extern bool pha_read_cluster(const char *cluster, PhaClusterState *out);
-extern void pha_write_cluster(PhaClusterState *st);
-extern void pha_remove_cluster(const char *cluster);
 extern bool pha_load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st);
 extern bool pha_leader_silent(const PhaClusterState *st, TimestampTz now);
 extern void pha_cluster_lock(const char *cluster, LOCKMODE mode);

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * lease_state.h
+ *	  The election's view of shared memory: transactional changes of the
+ *	  cluster entries, heartbeats applied at commit.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_LEASE_STATE_H
+#define PHA_LEASE_STATE_H
+
+#include "request.h"
+#include "shmem.h"
+
+/* Heartbeat and counters of one group, applied to shared memory at commit. */
+typedef struct Beat
+{
+	PhaReplicaKey key;
+	bool		leader;
+	int64		max_t;			/* newest sample stored (leader's heartbeat) */
+	int64		sent_max;		/* newest sample sent (replica counters) */
+	int64		new_until;		/* reservation written to ha_leases, or MIN */
+	bool		refreshed;		/* this transaction wrote the ha_leases row */
+	bool		refreshing;		/* we set refreshing_pid */
+	int64		accepted;
+	int64		deduplicated;
+	int64		future;
+	TimestampTz now;
+	SubTransactionId subid;
+} Beat;
+
+extern void pha_lease_init(void);
+
+/* The current promscale_ha.ha_leases; errors when the extension is missing. */
+extern Oid	pha_lease_check_relid(void);
+
+/* This database's entry for cluster, unless loaded from a dropped ha_leases. */
+extern bool pha_read_cluster(const char *cluster, PhaClusterState *out);
+
+/* Change or forget an entry (caller holds the cluster's ExclusiveLock); undone at abort. */
+extern void pha_write_cluster(PhaClusterState *st);
+extern void pha_remove_cluster(const char *cluster);
+
+/* A heartbeat for group g of req, applied at commit. */
+extern Beat *pha_new_beat(PhaRequest *req, PhaGroup *g);
+
+/* After the samples are stored: fill this request's heartbeats. */
+extern void pha_lease_record(PhaRequest *req);
+
+#endif							/* PHA_LEASE_STATE_H */
