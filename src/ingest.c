@@ -54,7 +54,9 @@ pha_request_begin(const uint8 *payload, size_t len)
 	MemoryContextSwitchTo(cxt);
 	req = palloc0(sizeof(PhaRequest));
 	req->cxt = cxt;
-	pha_arena_init(&req->arena, arena_block, cxt);
+	req->decode_cxt = AllocSetContextCreate(cxt, "promscale_ha decoded request",
+											ALLOCSET_DEFAULT_SIZES);
+	pha_arena_init(&req->arena, arena_block, req->decode_cxt);
 	req->limits.max_payload_bytes = (size_t) pha_max_payload_bytes;
 	req->limits.max_series = (size_t) pha_max_series_per_request;
 	req->limits.max_labels = (size_t) pha_max_labels_per_series;
@@ -302,6 +304,11 @@ pha_request_run(PhaRequest *req)
 	pha_rows_init(&rows, (int) Min(nrows, 1 << 20));
 	pha_rows_init(&replay_rows, 16);
 	build_rows(req, series_of, ids, nneed, floors, &rows, &replay_rows);
+
+	/* the decoded messages are not needed past this point: free them first */
+	MemoryContextDelete(req->decode_cxt);
+	req->decode_cxt = NULL;
+	req->nseries = 0;
 
 	replay_written = pha_store_rows(&replay_rows);
 	own_written = pha_store_rows(&rows);

@@ -74,6 +74,7 @@ typedef struct PhaCounts
 typedef struct PhaRequest
 {
 	MemoryContext cxt;
+	MemoryContext decode_cxt;	/* the arena's blocks; freed before the insert */
 	PhaArena	arena;
 	PhaDecodeLimits limits;
 

@@ -94,20 +94,25 @@ pha_samples_relid(void)
 	return relid;
 }
 
-/* The binary COPY stream being fed to CopyFrom, and how far it was read. */
-static const char *copy_buf = NULL;
-static size_t copy_len = 0;
-static size_t copy_pos = 0;
+/*
+ * The binary COPY stream fed to CopyFrom, made on the fly from the row arrays
+ * through a small staging buffer, so the stream never exists whole in memory.
+ */
+#define STAGE_SIZE	(64 * 1024)
+#define ROW_SIZE	38			/* int16 field count + 3 x (int32 length + 8 bytes) */
 
-static int
-copy_read_cb(void *outbuf, int minread, int maxread)
+typedef struct CopySource
 {
-	size_t		n = Min((size_t) maxread, copy_len - copy_pos);
+	PhaRows    *rows;
+	int			next;			/* next row to encode */
+	bool		header_done;
+	bool		trailer_done;
+	size_t		stage_len;
+	size_t		stage_pos;
+	char		stage[STAGE_SIZE];
+} CopySource;
 
-	memcpy(outbuf, copy_buf + copy_pos, n);
-	copy_pos += n;
-	return (int) n;
-}
+static CopySource *copy_src = NULL;
 
 static inline char *
 put_be64(char *p, uint64 v)
@@ -120,34 +125,67 @@ put_be64(char *p, uint64 v)
 	return p + 12;
 }
 
-/* Rows as a COPY binary stream: header, 3 fields of 8 bytes per row, trailer. */
-static char *
-rows_to_copy_binary(PhaRows *rows, size_t *len)
+/* Encode the next rows (and the header first, the trailer last) into the stage. */
+static void
+copy_refill(CopySource *src)
 {
 	static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0";
-	size_t		size = sizeof(header) + (size_t) rows->n * 38 + 2;
-	char	   *buf = palloc_extended(size, MCXT_ALLOC_HUGE);
-	char	   *p = buf;
+	char	   *p = src->stage;
+	char	   *end = src->stage + STAGE_SIZE;
 	uint16		nfields = pg_hton16(3);
-	uint16		trailer = 0xFFFF;
 
-	memcpy(p, header, sizeof(header));
-	p += sizeof(header);
-	for (int i = 0; i < rows->n; i++)
+	if (!src->header_done)
 	{
+		memcpy(p, header, sizeof(header));
+		p += sizeof(header);
+		src->header_done = true;
+	}
+	while (src->next < src->rows->n && end - p >= ROW_SIZE)
+	{
+		int			i = src->next++;
 		uint64		v;
 
 		memcpy(p, &nfields, 2);
 		p += 2;
-		p = put_be64(p, (uint64) rows->series_id[i]);
-		p = put_be64(p, (uint64) pha_ms_to_tstz(rows->time_ms[i]));
-		memcpy(&v, &rows->value[i], 8);
+		p = put_be64(p, (uint64) src->rows->series_id[i]);
+		p = put_be64(p, (uint64) pha_ms_to_tstz(src->rows->time_ms[i]));
+		memcpy(&v, &src->rows->value[i], 8);
 		p = put_be64(p, v);
 	}
-	memcpy(p, &trailer, 2);
-	p += 2;
-	*len = p - buf;
-	return buf;
+	if (src->next == src->rows->n && !src->trailer_done && end - p >= 2)
+	{
+		uint16		trailer = 0xFFFF;
+
+		memcpy(p, &trailer, 2);
+		p += 2;
+		src->trailer_done = true;
+	}
+	src->stage_len = p - src->stage;
+	src->stage_pos = 0;
+}
+
+static int
+copy_read_cb(void *outbuf, int minread, int maxread)
+{
+	CopySource *src = copy_src;
+	size_t		total = 0;
+
+	while (total < (size_t) maxread)
+	{
+		size_t		n;
+
+		if (src->stage_pos == src->stage_len)
+		{
+			if (src->trailer_done)
+				break;
+			copy_refill(src);
+		}
+		n = Min((size_t) maxread - total, src->stage_len - src->stage_pos);
+		memcpy((char *) outbuf + total, src->stage + src->stage_pos, n);
+		src->stage_pos += n;
+		total += n;
+	}
+	return (int) total;
 }
 
 /* COPY the rows into samples; errors (23505 on a repeat) propagate. */
@@ -165,12 +203,13 @@ copy_rows(Oid relid, PhaRows *rows)
 	nsitem->p_rte->requiredPerms = ACL_INSERT;
 	ExecCheckRTPerms(pstate->p_rtable, true);
 
-	copy_buf = rows_to_copy_binary(rows, &copy_len);
-	copy_pos = 0;
+	copy_src = palloc0(sizeof(CopySource));
+	copy_src->rows = rows;
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_read_cb, NIL, options);
 	stored = (int64) CopyFrom(cstate);
 	EndCopyFrom(cstate);
-	copy_buf = NULL;
+	pfree(copy_src);
+	copy_src = NULL;
 	table_close(rel, NoLock);
 	return stored;
 }
@@ -202,7 +241,7 @@ try_copy(Oid relid, PhaRows *rows)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		copy_buf = NULL;
+		copy_src = NULL;
 		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
 			ReThrowError(edata);
 		FreeErrorData(edata);
