@@ -309,7 +309,7 @@ parse_listen(const char *s, PhaConfig *cfg, char *err, size_t errlen)
 	rc = getaddrinfo(hlen > 0 ? host : NULL, port, &hints, &res);
 	if (rc != 0 || res == NULL)
 	{
-		snprintf(err, errlen, "cannot resolve \"%s\": %s", host,
+		snprintf(err, errlen, "cannot resolve \"%.100s\": %s", host,
 				 rc != 0 ? gai_strerror(rc) : "no address");
 		return -1;
 	}

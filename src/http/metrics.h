@@ -30,6 +30,8 @@ typedef struct PhaWriteCounts
 	long long	future_dropped;
 } PhaWriteCounts;
 
+extern void pha_metrics_init(void);
+extern long pha_metrics_start_time(void);
 extern const char *pha_handler_name(PhaHandler h);
 extern void pha_metrics_request(PhaHandler h, int status, const char *outcome,
 								double seconds);

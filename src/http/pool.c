@@ -16,7 +16,14 @@
  * restart, or EOF; the input is consumed and a connection libpq then calls
  * bad is closed and reopened.  Whatever this check misses (a restart
  * between the check and the query) surfaces as a connection error of the
- * query, which the caller handles with pha_conn_is_broken() and one retry.
+ * query: the caller asks pha_conn_is_broken() and releases the slot as
+ * broken, and the request is answered 503 (Prometheus retries it).
+ *
+ * Connection parameters: our defaults (connect_timeout from
+ * --connect-timeout, TCP keepalives of 30 s + 3 x 10 s, application_name)
+ * come first, then --db, expanded by libpq, so anything in --db wins; a
+ * statement_timeout, for instance, can be given there as
+ * options='-c statement_timeout=30s'.
  *
  * Prepared statements are per connection: pha_conn_prepare() prepares a
  * statement once per connection (a bit per statement, cleared at
@@ -48,6 +55,7 @@ struct PhaConn
 	PGconn	   *conn;
 	PGcancel   *cancel;			/* for pha_pool_cancel_all; under the mutex */
 	unsigned int prepared;		/* bit i: statement i is prepared */
+	bool		fatal_seen;		/* the server sent FATAL: it closes the session */
 };
 
 static struct
@@ -64,8 +72,8 @@ static struct
 	unsigned long long connects;
 	unsigned long long connect_failures;
 	unsigned long long disconnects;
-	const char *keywords[8];
-	const char *values[8];
+	const char *keywords[12];
+	const char *values[12];
 	char		connect_timeout[16];
 } pool;
 
@@ -83,14 +91,25 @@ pha_trim_message(char *msg)
 		msg[--len] = '\0';
 }
 
-/* Log the server's warnings (a NOTICE or less is not worth a line). */
+/*
+ * Messages the server sends outside a query's result: warnings are logged
+ * (a NOTICE or less is not worth a line); a FATAL one (an idle session
+ * terminated at shutdown) marks the connection as about to close.
+ */
 static void
 notice_receiver(void *arg, const PGresult *res)
 {
+	PhaConn    *c = arg;
 	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
-	if (sev != NULL && strcmp(sev, "WARNING") == 0)
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+	{
+		c->fatal_seen = true;
+		pha_log(PHA_LOG_INFO, "database connection %d: the server ended the session: %s",
+				c->index, msg ? msg : "(no message)");
+	}
+	else if (sev != NULL && strcmp(sev, "WARNING") == 0)
 		pha_log(PHA_LOG_WARNING, "database warning: %s", msg ? msg : "(no message)");
 	else if (pha_log_enabled(PHA_LOG_DEBUG))
 		pha_log(PHA_LOG_DEBUG, "database %s: %s", sev ? sev : "notice",
@@ -126,6 +145,13 @@ pha_pool_init(const PhaConfig *cfg)
 	pool.values[n++] = pool.connect_timeout;
 	pool.keywords[n] = "fallback_application_name";
 	pool.values[n++] = "promscale-ha-http";
+	/* notice a vanished server (no FIN, no RST) in about a minute, not hours */
+	pool.keywords[n] = "keepalives_idle";
+	pool.values[n++] = "30";
+	pool.keywords[n] = "keepalives_interval";
+	pool.values[n++] = "10";
+	pool.keywords[n] = "keepalives_count";
+	pool.values[n++] = "3";
 	if (cfg->db[0] != '\0')
 	{
 		pool.keywords[n] = "dbname";
@@ -155,6 +181,7 @@ conn_close(PhaConn *c)
 	PQfinish(c->conn);
 	c->conn = NULL;
 	c->prepared = 0;
+	c->fatal_seen = false;
 }
 
 /* Open the slot's connection (held by the caller); false with err if not. */
@@ -176,9 +203,10 @@ conn_open(PhaConn *c, char *err, size_t errlen)
 		pthread_mutex_unlock(&pool.lock);
 		return false;
 	}
-	PQsetNoticeReceiver(conn, notice_receiver, NULL);
 	c->conn = conn;
 	c->prepared = 0;
+	c->fatal_seen = false;
+	PQsetNoticeReceiver(conn, notice_receiver, c);
 	pthread_mutex_lock(&pool.lock);
 	c->cancel = PQgetCancel(conn);
 	pool.connected++;
@@ -189,31 +217,43 @@ conn_open(PhaConn *c, char *err, size_t errlen)
 	return true;
 }
 
-/* Without a round trip: is an idle connection still usable? (see above) */
+/*
+ * Without a round trip: is an idle connection still usable?  (See the
+ * header comment.)  Whatever the server sent is consumed; a FATAL message is
+ * followed by EOF, which may arrive a moment later, so a FATAL alone is
+ * enough to give the connection up.
+ */
 static bool
-conn_alive(PGconn *conn)
+conn_alive(PhaConn *c)
 {
-	struct pollfd pfd;
-	int			rc;
-	PGnotify   *n;
+	PGconn	   *conn = c->conn;
 
-	if (PQstatus(conn) != CONNECTION_OK || PQsocket(conn) < 0)
-		return false;
-	pfd.fd = PQsocket(conn);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	do
-		rc = poll(&pfd, 1, 0);
-	while (rc < 0 && errno == EINTR);
-	if (rc == 0)
-		return true;
-	if (rc < 0 || (pfd.revents & (POLLERR | POLLNVAL)))
-		return false;
-	if (!PQconsumeInput(conn))
-		return false;
-	while ((n = PQnotifies(conn)) != NULL)
-		PQfreemem(n);
-	return PQstatus(conn) == CONNECTION_OK && !PQisBusy(conn);
+	for (int round = 0; round < 4; round++)
+	{
+		struct pollfd pfd;
+		int			rc;
+		PGnotify   *n;
+
+		if (c->fatal_seen || PQstatus(conn) != CONNECTION_OK || PQsocket(conn) < 0)
+			return false;
+		pfd.fd = PQsocket(conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		do
+			rc = poll(&pfd, 1, 0);
+		while (rc < 0 && errno == EINTR);
+		if (rc == 0)
+			return true;
+		if (rc < 0 || (pfd.revents & (POLLERR | POLLNVAL)))
+			return false;
+		/* readable: a message (parsed by PQisBusy) or EOF (consume fails) */
+		if (!PQconsumeInput(conn))
+			return false;
+		(void) PQisBusy(conn);
+		while ((n = PQnotifies(conn)) != NULL)
+			PQfreemem(n);
+	}
+	return !c->fatal_seen && PQstatus(conn) == CONNECTION_OK;
 }
 
 /* ms since an arbitrary start, monotonic. */
@@ -280,7 +320,7 @@ pha_pool_acquire(int wait_ms, PhaAcquireError *why, char *err, size_t errlen)
 	pool.in_use++;
 	pthread_mutex_unlock(&pool.lock);
 
-	if (c->conn != NULL && !conn_alive(c->conn))
+	if (c->conn != NULL && !conn_alive(c))
 	{
 		pha_log(PHA_LOG_INFO, "database connection %d was closed by the server, reconnecting",
 				c->index);
@@ -317,12 +357,26 @@ pha_conn_pg(PhaConn *c)
 	return c->conn;
 }
 
-/* Close and reopen the connection of a held slot; false with err if not. */
-bool
-pha_conn_reconnect(PhaConn *c, char *err, size_t errlen)
+/*
+ * The SQLSTATE ("" when there is none: the connection failed) and a
+ * one-line message of a failed result: the server's primary message and
+ * detail, or libpq's message when the server sent none.
+ */
+void
+pha_result_error(PGconn *conn, const PGresult *res, char *sqlstate,
+				 char *err, size_t errlen)
 {
-	conn_close(c);
-	return conn_open(c, err, errlen);
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+
+	snprintf(sqlstate, 6, "%s", st ? st : "");
+	if (primary != NULL)
+		snprintf(err, errlen, "%s%s%s%s", primary, detail ? " (" : "",
+				 detail ? detail : "", detail ? ")" : "");
+	else
+		snprintf(err, errlen, "%s", PQerrorMessage(conn));
+	pha_trim_message(err);
 }
 
 /*
@@ -344,14 +398,7 @@ pha_conn_prepare(PhaConn *c, int stmt, const char *name, const char *sql,
 	res = PQprepare(c->conn, name, sql, nparams, types);
 	ok = (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK);
 	if (!ok)
-	{
-		const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-		if (st)
-			snprintf(sqlstate, 6, "%s", st);
-		snprintf(err, errlen, "%s", PQerrorMessage(c->conn));
-		pha_trim_message(err);
-	}
+		pha_result_error(c->conn, res, sqlstate, err, errlen);
 	else
 		c->prepared |= 1u << stmt;
 	PQclear(res);
@@ -366,7 +413,7 @@ pha_conn_prepare(PhaConn *c, int stmt, const char *name, const char *sql,
 bool
 pha_conn_is_broken(PhaConn *c, const char *sqlstate)
 {
-	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK)
+	if (c->conn == NULL || c->fatal_seen || PQstatus(c->conn) != CONNECTION_OK)
 		return true;
 	if (sqlstate == NULL || sqlstate[0] == '\0')
 		return false;

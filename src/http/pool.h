@@ -43,7 +43,6 @@ extern PhaConn *pha_pool_acquire(int wait_ms, PhaAcquireError *why,
 								 char *err, size_t errlen);
 extern void pha_pool_release(PhaConn *c, bool broken);
 extern PGconn *pha_conn_pg(PhaConn *c);
-extern bool pha_conn_reconnect(PhaConn *c, char *err, size_t errlen);
 extern bool pha_conn_prepare(PhaConn *c, int stmt, const char *name,
 							 const char *sql, int nparams, const Oid *types,
 							 char *sqlstate, char *err, size_t errlen);
@@ -53,5 +52,7 @@ extern void pha_pool_stats(PhaPoolStats *s);
 extern void pha_pool_close(void);
 
 extern void pha_trim_message(char *msg);
+extern void pha_result_error(PGconn *conn, const PGresult *res, char *sqlstate,
+							 char *err, size_t errlen);
 
 #endif							/* PHA_HTTP_POOL_H */

@@ -1,0 +1,150 @@
+/*-------------------------------------------------------------------------
+ *
+ * main.c
+ *	  promscale-ha-http: start-up, signals and graceful shutdown.
+ *
+ * The Prometheus remote-write front end of the promscale_ha extension: it
+ * receives remote-write requests over HTTP and stores each with one call of
+ * promscale_ha.write() (write.c).  It keeps no state of its own beyond a
+ * pool of database connections (pool.c), so any number of copies may run
+ * behind a load balancer; the database elects the HA leaders.
+ *
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread before
+ * libmicrohttpd starts its threads (which inherit the mask), and the main
+ * thread takes them with sigwait(), so no handler runs asynchronously.
+ * SIGPIPE is ignored (a client that closes its socket must not kill us).
+ * On SIGTERM or SIGINT: stop accepting connections, let the requests in
+ * flight finish for up to --shutdown-timeout (a second signal cuts the
+ * wait short), cancel the database queries still running, close every
+ * connection and exit 0.  SIGHUP is logged and ignored (no reloadable
+ * settings).
+ *
+ * Exit status: 0 after a signal, 1 when it cannot start (port in use, out
+ * of memory), 2 for a usage error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "server.h"
+
+/* Log where the database is, or why it cannot be reached yet (not fatal). */
+static void
+probe_database(void)
+{
+	PhaAcquireError why;
+	char		err[512];
+	PhaConn    *c = pha_pool_acquire(0, &why, err, sizeof(err));
+
+	if (c == NULL)
+	{
+		pha_log(PHA_LOG_WARNING, "database not reachable yet (requests get 503 until it is): %s", err);
+		return;
+	}
+	{
+		PGconn	   *pg = pha_conn_pg(c);
+		const char *host = PQhost(pg);
+
+		pha_log(PHA_LOG_INFO, "database: %s%s%s port %s, database %s, user %s, server %d",
+				host && host[0] == '/' ? "socket in " : "host ",
+				host ? host : "?", "", PQport(pg), PQdb(pg), PQuser(pg),
+				PQserverVersion(pg));
+	}
+	pha_pool_release(c, false);
+}
+
+/* Wait up to timeout_ms for requests in flight, or for another signal. */
+static void
+wait_for_inflight(const sigset_t *sigs, int timeout_ms)
+{
+	struct timespec step = {0, 50 * 1000000L};
+	int			waited = 0;
+
+	while (pha_server_inflight_requests() > 0 && waited < timeout_ms)
+	{
+		int			sig = sigtimedwait(sigs, NULL, &step);
+
+		if (sig == SIGTERM || sig == SIGINT)
+		{
+			pha_log(PHA_LOG_WARNING, "second signal: not waiting for %d requests in flight",
+					pha_server_inflight_requests());
+			return;
+		}
+		waited += 50;
+	}
+	if (pha_server_inflight_requests() > 0)
+		pha_log(PHA_LOG_WARNING, "%d requests still in flight after %d ms (--shutdown-timeout)",
+				pha_server_inflight_requests(), timeout_ms);
+}
+
+int
+main(int argc, char **argv)
+{
+	PhaConfig	cfg;
+	sigset_t	sigs;
+	int			rc;
+	int			sig = 0;
+
+	rc = pha_config_load(argc, argv, &cfg);
+	if (rc == 1)
+		return 0;
+	if (rc < 0)
+		return 2;
+	pha_log_set_level(cfg.log_level);
+	pha_metrics_init();
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (pha_pool_init(&cfg) != 0)
+	{
+		pha_log(PHA_LOG_ERROR, "out of memory for a pool of %d connections", cfg.pool_size);
+		return 1;
+	}
+	if (pha_server_start(&cfg) != 0)
+	{
+		pha_pool_close();
+		pha_config_free(&cfg);
+		return 1;
+	}
+	pha_log(PHA_LOG_INFO, "promscale-ha-http %s listening on %s (%d threads, pool of %d "
+			"connections, max body %zu bytes)", PHA_HTTP_VERSION, cfg.listen, cfg.threads,
+			cfg.pool_size, cfg.max_body);
+	probe_database();
+
+	for (;;)
+	{
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+		{
+			pha_log(PHA_LOG_INFO, "SIGHUP ignored: there is nothing to reload");
+			continue;
+		}
+		break;
+	}
+
+	pha_log(PHA_LOG_INFO, "%s: stopped accepting; waiting for %d requests in flight",
+			sig == SIGINT ? "SIGINT" : "SIGTERM", pha_server_inflight_requests());
+	pha_server_drain();
+	wait_for_inflight(&sigs, cfg.shutdown_timeout_ms);
+	if (pha_server_inflight_requests() > 0)
+		pha_pool_cancel_all();
+	pha_server_stop();
+	pha_pool_close();
+	pha_log(PHA_LOG_INFO, "stopped");
+	pha_config_free(&cfg);
+	return 0;
+}

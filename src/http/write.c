@@ -1,0 +1,440 @@
+/*-------------------------------------------------------------------------
+ *
+ * write.c
+ *	  POST /write: remote-write requests into promscale_ha.write().
+ *
+ * The request's headers are checked before any of its body is read:
+ * Content-Encoding must be snappy and Content-Type application/x-protobuf
+ * (a proto= parameter, if any, must name prometheus.WriteRequest: remote
+ * write 2.0 is not supported) or the answer is 415; a Content-Length over
+ * --max-body is answered 413 at once.  The body is collected in one buffer
+ * of the request (exactly Content-Length bytes, or growing by doubling for
+ * a chunked upload) that never exceeds --max-body; the sum of all buffers
+ * is bounded by --max-inflight-bytes (503 beyond it: load, so retryable).
+ * A chunked body that grows past --max-body is read to its end and thrown
+ * away, then answered 413 (libmicrohttpd cannot answer in the middle of a
+ * body; a client that keeps sending is cut off, see DISCARD_LIMIT).
+ *
+ * The complete body goes unchanged, as a binary parameter, to the prepared
+ *
+ *	 SELECT samples_received, ..., outcome FROM promscale_ha.write($1::bytea)
+ *
+ * on a pooled connection: the database decompresses, decodes, validates,
+ * elects and stores, all in that one statement's transaction.  The answer
+ * follows the remote-write spec and the extension's error classes:
+ *
+ *	 outcome stored, partial, empty		204, X-Promscale-HA: <outcome>
+ *	 outcome deduplicated				202, X-Promscale-HA: deduplicated
+ *	 SQLSTATE class 22					400: the payload can never be stored
+ *	 SQLSTATE class 54					413: over a database limit
+ *	 anything else, no connection, no free connection
+ *										503 with Retry-After: Prometheus
+ *										retries 5xx and drops 4xx, so every
+ *										failure a retry could fix is a 5xx
+ *
+ * A connection that failed at the connection level (08xxx, 57P01-57P03, or
+ * libpq calling it bad) is closed, and the next user of its slot reconnects.
+ * The request is not retried here: Prometheus retries it, with backoff, and
+ * a payload that crashed a backend is not sent twice in a row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "write.h"
+
+#define BYTEAOID 17
+
+/* The grown buffer of a chunked body starts at this size. */
+#define CHUNKED_INITIAL (64 * 1024)
+
+/*
+ * libmicrohttpd cannot queue a response while a body is being read, so a
+ * chunked body over the limit is read and dropped up to this many bytes,
+ * then the connection is closed without an answer.
+ */
+#define DISCARD_LIMIT(max_body) \
+	((max_body) * 4 > (size_t) 64 * 1024 * 1024 ? (max_body) * 4 : (size_t) 64 * 1024 * 1024)
+
+static const char write_sql[] =
+"SELECT samples_received, samples_written, samples_deduplicated, "
+"samples_already_stored, samples_future_dropped, outcome "
+"FROM promscale_ha.write($1::bytea)";
+
+static atomic_size_t inflight_bytes;
+
+/* Bytes reserved by bodies being received or stored now. */
+size_t
+pha_write_inflight_bytes(void)
+{
+	return atomic_load(&inflight_bytes);
+}
+
+/* Reserve n more bytes of the --max-inflight-bytes budget for req. */
+static bool
+reserve(PhaRequest *req, size_t n)
+{
+	size_t		cur = atomic_load(&inflight_bytes);
+
+	do
+	{
+		if (n > pha_cfg->max_inflight_bytes || cur > pha_cfg->max_inflight_bytes - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&inflight_bytes, &cur, cur + n));
+	req->reserved += n;
+	return true;
+}
+
+/* Free the body and give its reservation back. */
+static void
+drop_body(PhaRequest *req)
+{
+	free(req->body);
+	req->body = NULL;
+	req->body_len = 0;
+	req->body_cap = 0;
+	if (req->reserved > 0)
+	{
+		atomic_fetch_sub(&inflight_bytes, req->reserved);
+		req->reserved = 0;
+	}
+}
+
+/* Called once per request from the completion callback. */
+void
+pha_write_cleanup(PhaRequest *req)
+{
+	drop_body(req);
+}
+
+/*
+ * Remember a failure found while reading the body; the body is dropped and
+ * the rest of it discarded, and pha_write_finish answers with it.
+ */
+static void
+reject(PhaRequest *req, int status, const char *outcome, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+static void
+reject(PhaRequest *req, int status, const char *outcome, const char *fmt,...)
+{
+	va_list		ap;
+
+	req->reject_status = status;
+	req->reject_outcome = outcome;
+	va_start(ap, fmt);
+	vsnprintf(req->reject_reason, sizeof(req->reject_reason), fmt, ap);
+	va_end(ap);
+	drop_body(req);
+}
+
+/* Copy s without surrounding blanks into out (bounded). */
+static void
+trimmed(char *out, size_t outlen, const char *s, size_t n)
+{
+	while (n > 0 && isspace((unsigned char) *s))
+	{
+		s++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char) s[n - 1]))
+		n--;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/*
+ * Is this a remote-write 1.0 content type?  application/x-protobuf, with
+ * no parameters or with proto=prometheus.WriteRequest (any case for the
+ * media type, optional blanks and quotes).
+ */
+static bool
+content_type_ok(const char *ct)
+{
+	const char *semi = strchr(ct, ';');
+	char		media[64];
+
+	trimmed(media, sizeof(media), ct, semi ? (size_t) (semi - ct) : strlen(ct));
+	if (strcasecmp(media, "application/x-protobuf") != 0)
+		return false;
+	while (semi != NULL)
+	{
+		const char *p = semi + 1;
+		const char *eq;
+		char		name[32];
+		char		value[128];
+		size_t		vlen;
+
+		semi = strchr(p, ';');
+		eq = strchr(p, '=');
+		if (eq == NULL || (semi != NULL && eq > semi))
+			continue;
+		trimmed(name, sizeof(name), p, (size_t) (eq - p));
+		vlen = semi ? (size_t) (semi - eq - 1) : strlen(eq + 1);
+		trimmed(value, sizeof(value), eq + 1, vlen);
+		if (value[0] == '"' && strlen(value) >= 2 && value[strlen(value) - 1] == '"')
+		{
+			memmove(value, value + 1, strlen(value) - 2);
+			value[strlen(value) - 2] = '\0';
+		}
+		if (strcasecmp(name, "proto") == 0 && strcmp(value, "prometheus.WriteRequest") != 0)
+			return false;
+	}
+	return true;
+}
+
+/* First call: method and headers; may answer at once (see header comment). */
+enum MHD_Result
+pha_write_begin(struct MHD_Connection *conn, PhaRequest *req)
+{
+	const char *ce;
+	const char *ct;
+	const char *cl;
+	char		enc[32];
+
+	if (strcmp(req->method, "POST") != 0)
+	{
+		pha_log(PHA_LOG_WARNING, "%s %s from %s: 405: use POST", req->method, req->path, req->peer);
+		return pha_respond(conn, req, 405, "method_not_allowed", NULL,
+						   "use POST\n", 9, MHD_HTTP_HEADER_ALLOW, "POST");
+	}
+
+	ce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+	trimmed(enc, sizeof(enc), ce ? ce : "", ce ? strlen(ce) : 0);
+	if (strcasecmp(enc, "snappy") != 0)
+		return pha_fail(conn, req, 415, "unsupported_media_type",
+						"Content-Encoding must be snappy (Prometheus remote write 1.0), got \"%.64s\"",
+						ce ? ce : "");
+	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct == NULL || !content_type_ok(ct))
+		return pha_fail(conn, req, 415, "unsupported_media_type",
+						"Content-Type must be application/x-protobuf (remote write 1.0, "
+						"prometheus.WriteRequest), got \"%.96s\"", ct ? ct : "");
+
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL)
+	{
+		char	   *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl || n > pha_cfg->max_body)
+			return pha_fail(conn, req, 413, "too_large",
+							"body of %.24s bytes is over the limit of %zu bytes (--max-body)",
+							cl, pha_cfg->max_body);
+		if (n > 0)
+		{
+			if (!reserve(req, (size_t) n))
+				return pha_fail(conn, req, 503, "busy",
+								"%zu bytes of request bodies in flight, no room for %llu more "
+								"(--max-inflight-bytes %zu)",
+								pha_write_inflight_bytes(), n, pha_cfg->max_inflight_bytes);
+			req->body = malloc((size_t) n);
+			if (req->body == NULL)
+				return pha_fail(conn, req, 503, "busy", "out of memory for a body of %llu bytes", n);
+			req->body_cap = (size_t) n;
+		}
+	}
+	return MHD_YES;
+}
+
+/* A piece of the body: append it, or discard it after a reject. */
+enum MHD_Result
+pha_write_body(struct MHD_Connection *conn, PhaRequest *req, const char *data,
+			   size_t *size)
+{
+	size_t		n = *size;
+
+	*size = 0;
+	if (req->reject_status != 0)
+	{
+		req->discarded += n;
+		/* a client that keeps sending after a reject is cut off */
+		if (req->discarded > DISCARD_LIMIT(pha_cfg->max_body))
+		{
+			pha_log(PHA_LOG_ERROR, "%s %s from %s: closing the connection after discarding %zu bytes (%s)",
+					req->method, req->path, req->peer, req->discarded, req->reject_reason);
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (n > pha_cfg->max_body - req->body_len)
+	{
+		reject(req, 413, "too_large", "body of more than %zu bytes is over the limit of %zu bytes (--max-body)",
+			   req->body_len + n, pha_cfg->max_body);
+		req->discarded = n;
+		return MHD_YES;
+	}
+	if (req->body_len + n > req->body_cap)
+	{
+		size_t		ncap = req->body_cap ? req->body_cap * 2 : CHUNKED_INITIAL;
+		char	   *nbody;
+
+		if (ncap < req->body_len + n)
+			ncap = req->body_len + n;
+		if (ncap > pha_cfg->max_body)
+			ncap = pha_cfg->max_body;
+		if (ncap > req->reserved && !reserve(req, ncap - req->reserved))
+		{
+			reject(req, 503, "busy", "%zu bytes of request bodies in flight (--max-inflight-bytes %zu)",
+				   pha_write_inflight_bytes(), pha_cfg->max_inflight_bytes);
+			return MHD_YES;
+		}
+		nbody = realloc(req->body, ncap);
+		if (nbody == NULL)
+		{
+			reject(req, 503, "busy", "out of memory for a body of %zu bytes", ncap);
+			return MHD_YES;
+		}
+		req->body = nbody;
+		req->body_cap = ncap;
+	}
+	memcpy(req->body + req->body_len, data, n);
+	req->body_len += n;
+	return MHD_YES;
+}
+
+/* A bigint column of the result row. */
+static long long
+col_ll(PGresult *res, int col)
+{
+	if (PQgetisnull(res, 0, col))
+		return 0;
+	return strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+/*
+ * Answer a failed promscale_ha.write() (or its PREPARE): class 22 is 400,
+ * class 54 is 413, everything else 503.  broken tells whether the
+ * connection is gone.
+ */
+static enum MHD_Result
+answer_db_error(struct MHD_Connection *conn, PhaRequest *req, const char *sqlstate,
+				const char *msg, bool broken)
+{
+	pha_metrics_db_error(sqlstate);
+	if (strncmp(sqlstate, "22", 2) == 0)
+		return pha_fail(conn, req, 400, "invalid",
+						"the database rejected the payload [SQLSTATE %s]: %s", sqlstate, msg);
+	if (strncmp(sqlstate, "54", 2) == 0)
+		return pha_fail(conn, req, 413, "too_large",
+						"the payload is over a database limit [SQLSTATE %s]: %s", sqlstate, msg);
+	if (strcmp(sqlstate, "3F000") == 0 || strcmp(sqlstate, "42883") == 0 ||
+		strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "42704") == 0)
+		return pha_fail(conn, req, 503, "db_error",
+						"promscale_ha.write() is not available [SQLSTATE %s]: %s "
+						"(is the extension created? CREATE EXTENSION promscale_ha)", sqlstate, msg);
+	return pha_fail(conn, req, 503, broken ? "db_unavailable" : "db_error",
+					"%s, retry [SQLSTATE %s]: %s",
+					broken ? "the database connection was lost" : "the database failed the write",
+					sqlstate[0] ? sqlstate : "none", msg);
+}
+
+/* The whole body is here: store it and answer. */
+enum MHD_Result
+pha_write_finish(struct MHD_Connection *conn, PhaRequest *req)
+{
+	PhaConn    *c;
+	PhaAcquireError why;
+	char		err[512];
+	char		sqlstate[8];
+	PGresult   *res;
+	const Oid	types[1] = {BYTEAOID};
+	const char *values[1];
+	int			lengths[1];
+	const int	formats[1] = {1};
+	PhaWriteCounts counts;
+	const char *outcome;
+	enum MHD_Result ret;
+
+	if (req->reject_status != 0)
+		return pha_fail(conn, req, req->reject_status, req->reject_outcome, "%s",
+						req->reject_reason);
+	pha_metrics_body_bytes(req->body_len);
+	if (req->body_len == 0)
+		return pha_fail(conn, req, 400, "invalid", "empty body: expected a snappy-compressed WriteRequest");
+	if (req->body_len > (size_t) 0x7fffffff)
+		return pha_fail(conn, req, 413, "too_large", "body over 2 GiB");
+
+	c = pha_pool_acquire(pha_cfg->pool_wait_ms, &why, err, sizeof(err));
+	if (c == NULL)
+	{
+		if (why == PHA_ACQ_CONNECT)
+			pha_metrics_db_error("");
+		return pha_fail(conn, req, 503, why == PHA_ACQ_TIMEOUT ? "pool_timeout" : "db_unavailable",
+						"%s", err);
+	}
+
+	if (!pha_conn_prepare(c, PHA_STMT_WRITE, "pha_write", write_sql, 1, types,
+						  sqlstate, err, sizeof(err)))
+	{
+		bool		broken = pha_conn_is_broken(c, sqlstate);
+
+		pha_pool_release(c, broken);
+		return answer_db_error(conn, req, sqlstate, err, broken);
+	}
+
+	values[0] = req->body;
+	lengths[0] = (int) req->body_len;
+	res = PQexecPrepared(pha_conn_pg(c), "pha_write", 1, values, lengths, formats, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		bool		broken;
+
+		pha_result_error(pha_conn_pg(c), res, sqlstate, err, sizeof(err));
+		PQclear(res);
+		broken = pha_conn_is_broken(c, sqlstate);
+		pha_pool_release(c, broken);
+		return answer_db_error(conn, req, sqlstate, err, broken);
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) < 6)
+	{
+		int			rows = PQntuples(res);
+		int			cols = PQnfields(res);
+
+		PQclear(res);
+		pha_pool_release(c, false);
+		pha_metrics_db_error("XX000");
+		return pha_fail(conn, req, 503, "db_error",
+						"promscale_ha.write() returned %d rows of %d columns, expected 1 of 6 "
+						"(extension version mismatch?)", rows, cols);
+	}
+
+	counts.received = col_ll(res, 0);
+	counts.written = col_ll(res, 1);
+	counts.deduplicated = col_ll(res, 2);
+	counts.already_stored = col_ll(res, 3);
+	counts.future_dropped = col_ll(res, 4);
+	pha_metrics_samples(&counts);
+	outcome = PQgetisnull(res, 0, 5) ? "stored" : PQgetvalue(res, 0, 5);
+	snprintf(req->detail, sizeof(req->detail),
+			 "%zu bytes, %lld samples received, %lld written, %lld deduplicated, %lld already stored",
+			 req->body_len, counts.received, counts.written, counts.deduplicated,
+			 counts.already_stored);
+
+	if (strcmp(outcome, "deduplicated") == 0)
+		ret = pha_respond(conn, req, 202, "deduplicated", NULL, NULL, 0,
+						  "X-Promscale-HA", "deduplicated");
+	else if (strcmp(outcome, "partial") == 0)
+		ret = pha_respond(conn, req, 204, "partial", NULL, NULL, 0, "X-Promscale-HA", "partial");
+	else if (strcmp(outcome, "empty") == 0)
+		ret = pha_respond(conn, req, 204, "empty", NULL, NULL, 0, "X-Promscale-HA", "empty");
+	else
+		ret = pha_respond(conn, req, 204, "stored", NULL, NULL, 0, "X-Promscale-HA", "stored");
+	PQclear(res);
+	pha_pool_release(c, false);
+	drop_body(req);
+	return ret;
+}
