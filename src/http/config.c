@@ -11,6 +11,12 @@
  * optionally followed by "i", "B" or "iB"); durations take ms, s or m
  * (seconds without a suffix).
  *
+ * Paths of files with secrets (--bearer-token-file, --basic-auth-file,
+ * --tls-key) are only stored here; auth.c and tls.c read the files, and
+ * refuse ones that group or others can read.  A secret itself is never
+ * taken from a flag or a variable (ps and /proc show both).  An empty
+ * value means "not set".
+ *
  * The database connection defaults to libpq's own defaults: PGHOST,
  * PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGPASSFILE, PGSERVICE, ... are
  * read by libpq itself when --db leaves them out.
@@ -45,6 +51,10 @@ typedef enum OptId
 	OPT_RETRY_AFTER,
 	OPT_LOG_REQUESTS,
 	OPT_LOG_LEVEL,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_BEARER_TOKEN_FILE,
+	OPT_BASIC_AUTH_FILE,
 	NUM_OPTS
 } OptId;
 
@@ -87,6 +97,14 @@ static const OptDef opts[NUM_OPTS] = {
 	"log every request, not only failures (variable: 1/0)"},
 	[OPT_LOG_LEVEL] = {"log-level", "PHA_HTTP_LOG_LEVEL", "LEVEL", "info",
 	"debug, info, warning or error"},
+	[OPT_TLS_CERT] = {"tls-cert", "PHA_HTTP_TLS_CERT", "FILE", "",
+	"serve HTTPS with this PEM certificate (chain)"},
+	[OPT_TLS_KEY] = {"tls-key", "PHA_HTTP_TLS_KEY", "FILE", "",
+	"its unencrypted PEM private key (mode 600)"},
+	[OPT_BEARER_TOKEN_FILE] = {"bearer-token-file", "PHA_HTTP_BEARER_TOKEN_FILE", "FILE", "",
+	"require the bearer token in FILE (mode 600)"},
+	[OPT_BASIC_AUTH_FILE] = {"basic-auth-file", "PHA_HTTP_BASIC_AUTH_FILE", "FILE", "",
+	"require basic auth, users in FILE (mode 600)"},
 };
 
 /* Print --help. */
@@ -122,12 +140,27 @@ usage(FILE *out)
 			"      202  de-duplicated: this replica does not lead its cluster\n"
 			"           (X-Promscale-HA: deduplicated)\n"
 			"      400  the payload can never be stored (SQLSTATE class 22)\n"
+			"      401  credentials missing or wrong (WWW-Authenticate says\n"
+			"           which scheme: Bearer, Basic)\n"
 			"      413  over --max-body or a database limit (class 54)\n"
 			"      415  wrong Content-Type or Content-Encoding\n"
 			"      503  database unavailable, busy or a retryable error\n"
 			"           (Retry-After); Prometheus retries\n"
 			"  GET  /healthz                200 when the database answers SELECT 1\n"
-			"  GET  /metrics                Prometheus text format\n\n"
+			"                               (never needs credentials)\n"
+			"  GET  /metrics                Prometheus text format (credentials as /write)\n\n"
+			"Authentication (off by default): with --bearer-token-file, --basic-auth-file\n"
+			"or both, /write and /metrics need credentials (either kind is accepted);\n"
+			"/healthz never does. The token file holds one line. The basic auth file\n"
+			"has one user per line, user:password or user:$sha256$HEX with HEX the\n"
+			"SHA-256 of the password (printf %%s PASSWORD | sha256sum); # comments.\n"
+			"Files with secrets (also --tls-key) must not be accessible by group or\n"
+			"others and must be owned by this user or root, else the program refuses\n"
+			"to start (exit 2). Credentials are compared in constant time. Without\n"
+			"--tls-cert they cross the network in clear text: use TLS, or a\n"
+			"TLS-terminating proxy, unless on loopback.\n\n"
+			"TLS (off by default): --tls-cert and --tls-key (PEM, both or neither)\n"
+			"make --listen serve HTTPS only (TLS 1.2 and 1.3, GnuTLS).\n\n"
 			"Sizes take k, M, G (powers of 1024); durations ms, s, m.\n"
 			"Signals: SIGTERM/SIGINT stop accepting, finish requests in flight, exit.\n",
 			"-h, --help", "--version");
@@ -340,6 +373,21 @@ get_duration(const char *val, long long min_ms, long long max_ms, long long *out
 	return 0;
 }
 
+/* A file path option: "" leaves *out NULL (not set), else a copy. */
+static int
+opt_path(const char *val, char **out, char *err, size_t errlen)
+{
+	if (val[0] == '\0')
+		return 0;
+	*out = strdup(val);
+	if (*out == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Fill cfg from defaults, environment and argv.  Returns 0 to run, 1 when
  * --help or --version was printed, -1 after printing an error to stderr.
@@ -480,6 +528,18 @@ pha_config_load(int argc, char **argv, PhaConfig *cfg)
 				ok = pha_log_parse_level(val[i], &cfg->log_level);
 				snprintf(err, sizeof(err), "expected debug, info, warning or error");
 				break;
+			case OPT_TLS_CERT:
+				ok = opt_path(val[i], &cfg->tls_cert, err, sizeof(err));
+				break;
+			case OPT_TLS_KEY:
+				ok = opt_path(val[i], &cfg->tls_key, err, sizeof(err));
+				break;
+			case OPT_BEARER_TOKEN_FILE:
+				ok = opt_path(val[i], &cfg->bearer_token_file, err, sizeof(err));
+				break;
+			case OPT_BASIC_AUTH_FILE:
+				ok = opt_path(val[i], &cfg->basic_auth_file, err, sizeof(err));
+				break;
 			case NUM_OPTS:
 				break;
 		}
@@ -499,6 +559,13 @@ pha_config_load(int argc, char **argv, PhaConfig *cfg)
 		pha_config_free(cfg);
 		return -1;
 	}
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+	{
+		fprintf(stderr, "promscale-ha-http: --tls-cert and --tls-key go together: "
+				"give both (HTTPS) or neither (plain HTTP)\n");
+		pha_config_free(cfg);
+		return -1;
+	}
 	if (cfg->max_inflight_bytes < cfg->max_body)
 		cfg->max_inflight_bytes = cfg->max_body;
 	return 0;
@@ -510,6 +577,14 @@ pha_config_free(PhaConfig *cfg)
 {
 	free(cfg->listen);
 	free(cfg->db);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->bearer_token_file);
+	free(cfg->basic_auth_file);
 	cfg->listen = NULL;
 	cfg->db = NULL;
+	cfg->tls_cert = NULL;
+	cfg->tls_key = NULL;
+	cfg->bearer_token_file = NULL;
+	cfg->basic_auth_file = NULL;
 }

@@ -34,6 +34,10 @@ typedef struct PhaConfig
 	int			retry_after_s;	/* Retry-After of a 503 */
 	bool		log_requests;	/* one line per request, not just errors */
 	PhaLogLevel log_level;
+	char	   *tls_cert;		/* PEM certificate file; NULL = plain HTTP */
+	char	   *tls_key;		/* PEM key file; set exactly when tls_cert is */
+	char	   *bearer_token_file;	/* NULL = no bearer token */
+	char	   *basic_auth_file;	/* NULL = no basic auth */
 } PhaConfig;
 
 /* pha_config_load: 0 = run, 1 = --help/--version printed (exit 0), -1 = bad */

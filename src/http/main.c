@@ -19,8 +19,12 @@
  * connection and exit 0.  SIGHUP is logged and ignored (no reloadable
  * settings).
  *
+ * Credentials and the TLS key are read once, before the server starts
+ * (auth.c, tls.c); a file that group or others can read is a usage error.
+ *
  * Exit status: 0 after a signal, 1 when it cannot start (port in use, out
- * of memory), 2 for a usage error.
+ * of memory, a certificate GnuTLS rejects), 2 for a usage error (also an
+ * unreadable, malformed or too open credentials or key file).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,11 +34,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "server.h"
+#include "tls.h"
 
 /* Log where the database is, or why it cannot be reached yet (not fatal). */
 static void
@@ -99,6 +105,12 @@ main(int argc, char **argv)
 	if (rc < 0)
 		return 2;
 	pha_log_set_level(cfg.log_level);
+	if (pha_auth_load(&cfg) != 0 || pha_tls_load(&cfg) != 0)
+	{
+		pha_auth_free();
+		pha_config_free(&cfg);
+		return 2;
+	}
 	pha_metrics_init();
 
 	signal(SIGPIPE, SIG_IGN);
@@ -116,12 +128,23 @@ main(int argc, char **argv)
 	if (pha_server_start(&cfg) != 0)
 	{
 		pha_pool_close();
+		pha_tls_free();
+		pha_auth_free();
 		pha_config_free(&cfg);
 		return 1;
 	}
-	pha_log(PHA_LOG_INFO, "promscale-ha-http %s listening on %s (%d threads, pool of %d "
-			"connections, max body %zu bytes)", PHA_HTTP_VERSION, cfg.listen, cfg.threads,
-			cfg.pool_size, cfg.max_body);
+	{
+		char		auth[64];
+
+		pha_auth_describe(auth, sizeof(auth));
+		pha_log(PHA_LOG_INFO, "promscale-ha-http %s listening on %s (%s, %d threads, pool of %d "
+				"connections, max body %zu bytes, authentication: %s)", PHA_HTTP_VERSION,
+				cfg.listen, pha_tls_enabled() ? "HTTPS" : "plain HTTP", cfg.threads,
+				cfg.pool_size, cfg.max_body, auth);
+		if (pha_auth_enabled() && !pha_tls_enabled())
+			pha_log(PHA_LOG_WARNING, "credentials are checked but travel in clear text: "
+					"use --tls-cert/--tls-key or a TLS-terminating proxy unless on loopback");
+	}
 	probe_database();
 
 	for (;;)
@@ -144,6 +167,8 @@ main(int argc, char **argv)
 		pha_pool_cancel_all();
 	pha_server_stop();
 	pha_pool_close();
+	pha_tls_free();
+	pha_auth_free();
 	pha_log(PHA_LOG_INFO, "stopped");
 	pha_config_free(&cfg);
 	return 0;

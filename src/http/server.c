@@ -20,6 +20,12 @@
  * and is the one place that does so, also for requests whose client went
  * away.
  *
+ * Credentials (auth.c) are checked on the first call, before the body of
+ * a /write is read; a request that fails is answered 401 after its body
+ * has been read and dropped (auth_failed_begin says why and when not).  With
+ * --tls-cert/--tls-key the daemon speaks only HTTPS (tls.c supplies the
+ * options); nothing else here depends on it.
+ *
  * Shutdown (pha_server_drain, pha_server_stop): the listening socket is
  * closed (MHD_quiesce_daemon), responses from then on carry
  * "Connection: close", the caller waits for requests in flight to finish,
@@ -28,17 +34,21 @@
  *-------------------------------------------------------------------------
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "health.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "write.h"
 
 const PhaConfig *pha_cfg;
@@ -99,13 +109,15 @@ copy_printable(char *out, size_t outlen, const char *in)
 
 /*
  * Queue a response: status, an optional body (text unless content_type
- * says otherwise) and one optional extra header.  A 503 carries
- * Retry-After; while draining every response carries Connection: close.
+ * says otherwise) and nhdrs extra headers (hdrs holds name, value pairs;
+ * a name may repeat, e.g. two WWW-Authenticate challenges).  A 503
+ * carries Retry-After; while draining every response carries
+ * Connection: close.
  */
 enum MHD_Result
-pha_respond(struct MHD_Connection *conn, PhaRequest *req, int status,
-			const char *outcome, const char *content_type, const char *body,
-			size_t len, const char *hdr_name, const char *hdr_value)
+pha_respond_headers(struct MHD_Connection *conn, PhaRequest *req, int status,
+					const char *outcome, const char *content_type, const char *body,
+					size_t len, const char *const *hdrs, int nhdrs)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -117,8 +129,9 @@ pha_respond(struct MHD_Connection *conn, PhaRequest *req, int status,
 	if (len > 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 								content_type ? content_type : "text/plain; charset=utf-8");
-	if (hdr_name != NULL && hdr_value != NULL)
-		MHD_add_response_header(resp, hdr_name, hdr_value);
+	for (int i = 0; i < nhdrs; i++)
+		if (hdrs[2 * i] != NULL && hdrs[2 * i + 1] != NULL)
+			MHD_add_response_header(resp, hdrs[2 * i], hdrs[2 * i + 1]);
 	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
 	{
 		char		ra[16];
@@ -137,6 +150,18 @@ pha_respond(struct MHD_Connection *conn, PhaRequest *req, int status,
 		req->outcome = outcome;
 	}
 	return ret;
+}
+
+/* Queue a response with at most one extra header (see above). */
+enum MHD_Result
+pha_respond(struct MHD_Connection *conn, PhaRequest *req, int status,
+			const char *outcome, const char *content_type, const char *body,
+			size_t len, const char *hdr_name, const char *hdr_value)
+{
+	const char *hdrs[2] = {hdr_name, hdr_value};
+
+	return pha_respond_headers(conn, req, status, outcome, content_type, body, len,
+							   hdrs, hdr_name != NULL ? 1 : 0);
 }
 
 /*
@@ -249,6 +274,57 @@ answer_request(struct MHD_Connection *conn, PhaRequest *req)
 	}
 }
 
+/*
+ * First call of a request that failed authentication.  The 401 waits for
+ * the end of the body (dropped unread, see auth_failed_discard): a server
+ * that answers and closes while a body is still coming makes the kernel
+ * reset the connection, and over TLS the client then often sees the reset
+ * instead of the 401 (Prometheus would log a network error and retry).  It
+ * is sent at once when the client waits for "100 Continue" before sending
+ * its body, or announces one over --max-body.
+ */
+static enum MHD_Result
+auth_failed_begin(struct MHD_Connection *conn, PhaRequest *req)
+{
+	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+													 MHD_HTTP_HEADER_EXPECT);
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+												 MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+		return pha_auth_reject(conn, req);
+	if (cl != NULL)
+	{
+		char	   *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl || n > pha_cfg->max_body)
+			return pha_auth_reject(conn, req);
+	}
+	return MHD_YES;
+}
+
+/*
+ * A piece of the body of a request that failed authentication: dropped.
+ * Past --max-body (a chunked body) the connection is closed unanswered.
+ */
+static enum MHD_Result
+auth_failed_discard(PhaRequest *req, size_t *upload_data_size)
+{
+	req->discarded += *upload_data_size;
+	*upload_data_size = 0;
+	if (req->discarded > pha_cfg->max_body)
+	{
+		pha_log(PHA_LOG_WARNING, "%s %s from %s: 401 unauthorized: %s; closing the connection "
+				"after dropping %zu bytes of its body (--max-body)",
+				req->method, req->path, req->peer, req->auth_reject, req->discarded);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 /* The access handler of libmicrohttpd (see the header comment). */
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -273,6 +349,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		peer_name(conn, req->peer, sizeof(req->peer));
 		*con_cls = req;
 		atomic_fetch_add(&inflight_requests, 1);
+		if (pha_auth_required(req->handler) && !pha_auth_check(conn, req))
+			return auth_failed_begin(conn, req);
 		if (req->handler == PHA_H_WRITE)
 			return pha_write_begin(conn, req);
 		return MHD_YES;
@@ -283,6 +361,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		/* answered early; libmicrohttpd should not pass more, but discard it */
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (req->auth_reject != NULL)
+	{
+		if (*upload_data_size > 0)
+			return auth_failed_discard(req, upload_data_size);
+		return pha_auth_reject(conn, req);
 	}
 	if (req->handler == PHA_H_WRITE)
 	{
@@ -354,10 +438,16 @@ pha_server_start(const PhaConfig *cfg)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls_opts[8];
+	int			ntls;
 
 	pha_cfg = cfg;
 	if (cfg->listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	ntls = pha_tls_options(tls_opts, 7);
+	if (ntls > 0)
+		flags |= MHD_USE_TLS;
+	tls_opts[ntls] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
 	daemon_handle = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, NULL,
 									 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 									 MHD_OPTION_SOCK_ADDR, (const struct sockaddr *) &cfg->listen_addr,
@@ -367,11 +457,17 @@ pha_server_start(const PhaConfig *cfg)
 									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) cfg->client_timeout_s,
 									 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (128 * 1024),
 									 MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+									 MHD_OPTION_ARRAY, tls_opts,
 									 MHD_OPTION_END);
 	if (daemon_handle == NULL)
 	{
-		pha_log(PHA_LOG_ERROR, "cannot listen on %s (address in use, or not a local address?)",
-				cfg->listen);
+		if (ntls > 0)
+			pha_log(PHA_LOG_ERROR, "cannot listen on %s with TLS (address in use, not a local "
+					"address, or a certificate/key GnuTLS rejects: see the libmicrohttpd "
+					"message above)", cfg->listen);
+		else
+			pha_log(PHA_LOG_ERROR, "cannot listen on %s (address in use, or not a local address?)",
+					cfg->listen);
 		return -1;
 	}
 	return 0;

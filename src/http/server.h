@@ -31,6 +31,11 @@ typedef struct PhaRequest
 	char		peer[64];		/* client address:port */
 	char		detail[160];	/* for --log-requests: what happened */
 
+	/* a failed authentication (auth.c), answered 401 after the body */
+	const char *auth_reject;	/* static reason; NULL = passed or not needed */
+	int			auth_user;		/* a known user with a wrong password, or -1 */
+	bool		auth_bad_token; /* a bearer token was sent and is wrong */
+
 	/* the body of POST /write (write.c) */
 	char	   *body;
 	size_t		body_len;
@@ -49,6 +54,11 @@ extern void pha_server_drain(void);
 extern int	pha_server_inflight_requests(void);
 extern void pha_server_stop(void);
 
+extern enum MHD_Result pha_respond_headers(struct MHD_Connection *conn, PhaRequest *req,
+										   int status, const char *outcome,
+										   const char *content_type,
+										   const char *body, size_t len,
+										   const char *const *hdrs, int nhdrs);
 extern enum MHD_Result pha_respond(struct MHD_Connection *conn, PhaRequest *req,
 								   int status, const char *outcome,
 								   const char *content_type,
