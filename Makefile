@@ -5,6 +5,7 @@
 #                           promscale-ha-http (the HTTP front end)
 #   make installcheck       pg_regress + isolation suites on a throw-away cluster
 #   make fixtures           regenerate test/data/*.bin with promscale-ha-gen
+#   make fuzz | bench | soak  the long checks (as root): FUZZ_SECONDS, SOAK_SECONDS
 #
 # The remote-write messages in proto/ are compiled by protoc-c into src/gen/ (git-ignored).
 
@@ -65,7 +66,17 @@ install-tools: $(TOOLS)
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(if $(TOOLS),$(INSTALL_PROGRAM) $(TOOLS) '$(DESTDIR)$(bindir)/')
 
-.PHONY: fixtures install-tools
+.PHONY: fixtures install-tools fuzz bench soak
+# The long checks (root; not part of the test command, which runs a 60 s fuzz):
+FUZZ_SECONDS ?= 600
+SOAK_SECONDS ?= 600
+fuzz:
+	bash test/fuzz/run.sh $(FUZZ_SECONDS)
+bench:
+	bash test/bench/run.sh
+soak:
+	bash test/soak/run.sh $(SOAK_SECONDS)
+
 fixtures: promscale-ha-gen
 	bash test/make_fixtures.sh ./promscale-ha-gen test/data
 

@@ -39,6 +39,8 @@ pha_arena_init(PhaArena *arena, PhaBlockAllocFn block_alloc, void *ctx)
 	arena->cur = NULL;
 	arena->end = NULL;
 	arena->total = 0;
+	arena->limit = 0;
+	arena->over_limit = false;
 	arena->pb.alloc = arena_pb_alloc;
 	arena->pb.free = arena_pb_free;
 	arena->pb.allocator_data = arena;
@@ -55,6 +57,11 @@ pha_arena_alloc(PhaArena *arena, size_t size)
 	{
 		size_t		block = size > PHA_ARENA_BLOCK / 4 ? size : PHA_ARENA_BLOCK;
 
+		if (arena->limit > 0 && arena->total + block > arena->limit)
+		{
+			arena->over_limit = true;
+			return NULL;
+		}
 		p = arena->block_alloc(arena->ctx, block);
 		if (p == NULL)
 			return NULL;
@@ -150,9 +157,23 @@ pha_unpack(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
 		   PhaArena *arena, Prometheus__WriteRequest **out, PhaDecodeError *err)
 {
 	Prometheus__WriteRequest *req;
+	size_t		saved_limit = arena->limit;
 
 	*out = NULL;
+
+	/*
+	 * Tiny messages unpack into much larger structures (an empty series takes
+	 * 2 bytes on the wire and ~100 in memory): bound what a request may take.
+	 */
+	if (limits->max_amplification > 0)
+		arena->limit = arena->total + raw_len * limits->max_amplification + PHA_ARENA_BLOCK * 4;
 	req = prometheus__write_request__unpack(&arena->pb, raw_len, raw);
+	arena->limit = saved_limit;
+	if (req == NULL && arena->over_limit)
+		return fail(err, PHA_DECODE_TOO_LARGE, -1,
+					"remote-write request is too large once decoded",
+					"Its %zu uncompressed bytes decode into more than %zu times as much memory.",
+					raw_len, limits->max_amplification);
 	if (req == NULL)
 		return fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
 					"remote-write payload is not a valid prometheus.WriteRequest",

@@ -46,6 +46,7 @@ typedef struct PhaDecodeLimits
 	size_t		max_labels;
 	size_t		max_label_name_len;
 	size_t		max_label_value_len;
+	size_t		max_amplification;	/* decoded bytes per uncompressed byte; 0 = none */
 } PhaDecodeLimits;
 
 typedef struct PhaDecodeError
@@ -70,6 +71,8 @@ typedef struct PhaArena
 	char	   *cur;
 	char	   *end;
 	size_t		total;			/* bytes obtained from block_alloc */
+	size_t		limit;			/* refuse to grow past this; 0 = no limit */
+	bool		over_limit;		/* an allocation was refused */
 	ProtobufCAllocator pb;		/* protobuf-c view of this arena */
 } PhaArena;
 

@@ -38,6 +38,13 @@
 
 PG_FUNCTION_INFO_V1(pha_write);
 
+/*
+ * Decoded bytes per uncompressed byte a request may take.  Prometheus-like
+ * requests take 3-5 (measured: 8 labels and one sample per series); only
+ * crafted ones (empty messages) go far beyond, up to ~100.
+ */
+#define PHA_MAX_AMPLIFICATION 16
+
 static void *
 arena_block(void *ctx, size_t size)
 {
@@ -62,6 +69,7 @@ pha_request_begin(const uint8 *payload, size_t len)
 	req->limits.max_labels = (size_t) pha_max_labels_per_series;
 	req->limits.max_label_name_len = (size_t) pha_max_label_name_length;
 	req->limits.max_label_value_len = (size_t) pha_max_label_value_length;
+	req->limits.max_amplification = PHA_MAX_AMPLIFICATION;
 	req->payload = payload;
 	req->payload_len = len;
 	req->now = pha_now();

@@ -54,8 +54,10 @@ get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
 {
 	uint64_t	key,
 				len;
+	const uint8_t *start = *p;
 
-	if (!get_varint(p, end, &key))
+	/* a key is a varint of at most 5 bytes and names a field other than 0 */
+	if (!get_varint(p, end, &key) || *p - start > 5 || key > UINT32_MAX || (key >> 3) == 0)
 		return false;
 	*field = (uint32_t) (key >> 3);
 	*wt = (int) (key & 7);
@@ -74,7 +76,9 @@ get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
 			*p += 4;
 			return true;
 		case WT_LEN:
-			if (!get_varint(p, end, &len) || len > (uint64_t) (end - *p))
+			start = *p;
+			/* as protobuf-c: a length is a varint of at most 5 bytes */
+			if (!get_varint(p, end, &len) || *p - start > 5 || len > (uint64_t) (end - *p))
 				return false;
 			*sub = *p;
 			*sub_end = *p + len;
@@ -133,6 +137,8 @@ scan_label(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, LabelState *
 
 		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
+		if ((field == 1 || field == 2) && wt != WT_LEN)
+			return false;		/* protobuf-c rejects a wrong wire type */
 		if (wt == WT_LEN && field == 1)
 		{
 			name = sub;
@@ -151,6 +157,7 @@ scan_label(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, LabelState *
 		s->odd = true;
 		return true;
 	}
+	ls->nlabels++;				/* decode.c counts every label against the limit */
 	if (value_len == 0)
 		return true;			/* an empty value: the label is absent */
 	if (ls->prev != NULL)
@@ -163,7 +170,6 @@ scan_label(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, LabelState *
 	}
 	ls->prev = name;
 	ls->prev_len = name_len;
-	ls->nlabels++;
 	if (name_len == 8 && memcmp(name, "__name__", 8) == 0)
 		ls->has_name = true;
 	if (name_len == cl_len && memcmp(name, cl, cl_len) == 0)
@@ -241,8 +247,12 @@ scan_series(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesSc
 
 		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
+		if (field >= 1 && field <= 4 && wt != WT_LEN)
+			return false;		/* protobuf-c rejects a wrong wire type */
 		if (wt != WT_LEN)
 			continue;
+		if (field == 3 || field == 4)
+			s->odd = true;		/* exemplars, histograms: only the decoder checks them */
 		if (field == 1 && !scan_label(sub, sub_end, cx, &ls, s))
 			return false;
 		if (field == 2 && !scan_sample(sub, sub_end, cx, s))
@@ -285,7 +295,11 @@ pha_scan_request(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limi
 
 		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
-		if (field == 1 && wt == WT_LEN)
+		if ((field == 1 || field == 3) && wt != WT_LEN)
+			return false;		/* protobuf-c rejects a wrong wire type */
+		if (field == 3)
+			return false;		/* metadata: only the decoder checks it */
+		if (field == 1)
 			count++;
 	}
 	s = pha_arena_alloc(arena, (count > 0 ? count : 1) * sizeof(PhaSeriesScan));

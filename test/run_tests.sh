@@ -13,7 +13,8 @@
 #      (--temp-instance in the Makefile), so no server needs to be running,
 #   4. runs the system tests (test/system/*.sh, test/e2e/run.sh): scripts that start
 #      their own servers to crash them, or to run real Prometheus and haproxy,
-#   5. checks that the fixtures in test/data are byte-identical to what the generator
+#   5. fuzzes the decoder and the label scan for 60 s and replays every saved finding,
+#   6. checks that the fixtures in test/data are byte-identical to what the generator
 #      makes now (test/make_fixtures.sh into a scratch directory).
 # On a failure it prints the diffs.  Its last line is `N passed, N failed`, counting the
 # tests of both suites and the fixture check; the exit status is 0 only when nothing
@@ -187,7 +188,22 @@ for t in test/system/*.sh test/e2e/run.sh; do
 	fi
 done
 
-# 5. The fixtures: what the generator makes now must be what test/data holds.
+# 5. A short fuzz run of the decoder and the label scan (libFuzzer, ASan, UBSan), and a
+# replay of every input that ever broke them (test/fuzz/crashes).
+echo "== fuzz (60 s)"
+timeout "$T_SYSTEM" bash test/fuzz/run.sh 60 >"$work/fuzz.log" 2>&1
+rc=$?
+grep -E '^== fuzz|FAILED|invariant|stat::number_of_executed_units' "$work/fuzz.log"
+if [ "$rc" -eq 0 ]; then
+	echo "test fuzz ... ok"
+	passed=$((passed + 1))
+else
+	echo "test fuzz ... FAILED"
+	tail -n 40 "$work/fuzz.log"
+	failed=$((failed + 1))
+fi
+
+# 6. The fixtures: what the generator makes now must be what test/data holds.
 echo "== fixtures (test/data against test/make_fixtures.sh)"
 fixtures_ok=1
 if ! timeout "$T_FIXTURES" "${as_pg[@]}" bash test/make_fixtures.sh ./promscale-ha-gen "$work/fixtures"; then
