@@ -121,6 +121,7 @@ def breakdown(perf_data, pid, perf=("perf",)):
             if not marks or (marks & set(names)) or any(m in dsos for m in marks if m.startswith("lib")):
                 details[st][what] += 1
                 break
+    complete = sum(1 for ch in chains if any(n in ("PostmasterMain", "main", "_start") for n, _ in ch))
     marks = {}
     for m in MARKERS:
         marks[m] = 100.0 * sum(1 for ch in chains if any(n == m for n, _ in ch)) / max(total, 1)
@@ -128,4 +129,5 @@ def breakdown(perf_data, pid, perf=("perf",)):
     for st, n in stages.most_common():
         out.append((STAGE_NAMES.get(st, st), 100.0 * n / total,
                     [(w, 100.0 * k / total) for w, k in details[st].most_common()]))
-    return {"total": total, "stages": out, "kernel": 100.0 * kernel / max(total, 1), "marks": marks}
+    return {"total": total, "stages": out, "kernel": 100.0 * kernel / max(total, 1), "marks": marks,
+            "complete": 100.0 * complete / max(total, 1)}

@@ -196,7 +196,8 @@ def write_report(b, path):
         add(f"Follower / leader CPU: **{100 * fc / lc:.1f}%** (medians, {len(f['leader']['cpu'])} requests each).")
         fst = r.get("follower_stages")
         if fst and not attributed(fst):
-            b.notes.append("the follower profile's call chains did not reach write(); its table is left out")
+            b.notes.append(f"the follower profile's call chains did not reach write() ({fst['total']} samples, "
+                           f"{fst.get('complete', 0):.0f}% unwound to main()); its table is left out")
             fst = None
         if fst:
             add("")
@@ -335,7 +336,8 @@ def write_report(b, path):
     st = r.get("profile_stages")
     if st and not attributed(st):
         b.notes.append("the backend profile's call chains did not reach write() (promscale_ha.so's symbols "
-                       "could not be resolved), so its stage table is left out")
+                       f"could not be resolved; {st['total']} samples, {st.get('complete', 0):.0f}% unwound to "
+                       "main()), so its stage table is left out")
         st = None
     if p and not st:
         add("The call chains could not be attributed to write()'s stages (see Notes); the flat profile:")
@@ -517,9 +519,9 @@ def peer_analysis(b):
              "a time range decodes whole chunks (more CPU for narrow ranges, far less I/O for wide ones); the "
              "one-row-per-(series, time) guarantee moves from the unique index to the compaction step (it must "
              "drop repeats when it builds a chunk); a late sample for a compacted range costs a chunk rewrite. A "
-             "cheaper step first: `synchronous_commit = off` for the writer role (the row above) loses at most "
-             "up to 3 × `wal_writer_delay` (600 ms by default) of acknowledged writes on a crash of the server, in the way Prometheus' unsynced WAL can, and removes the "
-             "fsync wait from every request.")
+             "cheaper step first: `synchronous_commit = off` for the writer role (the row above) loses "
+             "up to 3 × `wal_writer_delay` (600 ms by default) of acknowledged writes on a crash of the "
+             "server, in the way Prometheus' unsynced WAL can, and removes the fsync wait from every request.")
     if prom_ok:
         text = text.replace("**Proposed layout**", "**If more is needed, the layout**")
     return text
