@@ -69,7 +69,7 @@ for t in "${targets[@]}"; do
 done
 
 # --- 1. packages ------------------------------------------------------------------------
-# shellcheck source=../install_deps.sh
+# shellcheck source-path=SCRIPTDIR source=../install_deps.sh
 . "$root/test/install_deps.sh"
 # shellcheck disable=SC2034 # read by pha_missing_packages
 PHA_DEB_PACKAGES=(clang-14 libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev)
