@@ -304,7 +304,7 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 			" VALUES ($1, $2, $3, 'infinity', $6, $5)",
 			6, types, v, NULL, SPI_OK_INSERT);
 
-	replay_min = pha_replay_buffered(req, g, &replay_max);
+	replay_min = pha_replay_buffered(req, g, start, &replay_max);
 
 	st->lease_until = reservation(Max(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN, replay_max),
 									  Max(start, pha_tstz_to_ms(req->now))));

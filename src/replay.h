@@ -18,6 +18,6 @@ extern void pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st);
  * At a takeover: take the new leader's buffered payloads out of the buffer and
  * add their series to req; returns their oldest sample time, *max_t the newest.
  */
-extern int64 pha_replay_buffered(PhaRequest *req, PhaGroup *g, int64 *max_t);
+extern int64 pha_replay_buffered(PhaRequest *req, PhaGroup *g, int64 start, int64 *max_t);
 
 #endif							/* PHA_REPLAY_H */

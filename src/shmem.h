@@ -39,6 +39,7 @@ typedef struct PhaClusterState
 	TimestampTz table_written;	/* last write of the ha_leases row */
 	int64		table_last_sample;	/* last_sample_time written there */
 	TimestampTz last_prune;		/* last prune of its replay buffer */
+	int64		buffer_bytes;	/* its replay buffer's payload bytes (approximate) */
 	int			refreshing_pid; /* backend writing the row now, or 0 */
 	int64		leader_changes;
 } PhaClusterState;
