@@ -61,34 +61,15 @@ failover_timeout=5       # seconds, promscale_ha.failover_timeout
 max_gap=1.5              # seconds: 1.5 scrape intervals
 
 start_time=$EPOCHREALTIME
-checks=0
-failures=0
 tmp=
 declare -A pids=()       # name -> pid of every process we started
 
 # ---------------------------------------------------------------------------
 # output and bookkeeping
 
-ok() {
-	checks=$((checks + 1))
-	echo "ok: $*"
-}
-failed() {
-	checks=$((checks + 1))
-	failures=$((failures + 1))
-	echo "FAILED: $*"
-}
-# check DESCRIPTION COMMAND...: ok or FAILED by the command's status
-check() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else failed "$desc"; fi
-}
-# fatal MESSAGE: a failed step after which the rest makes no sense
-fatal() {
-	failed "$*"
-	exit 1
-}
+# ok, failed, check, fatal and the counters checks and failures
+# shellcheck source=../lib/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 note() {
 	printf '   [%6.1fs] %s\n' "$(elapsed)" "$*"
 }

@@ -15,8 +15,6 @@ pha_http=$pgbin/promscale-ha-http
 pha_gen=$pgbin/promscale-ha-gen
 python=/usr/bin/python3
 start_time=$EPOCHREALTIME
-checks=0
-failures=0
 tmp=
 pg_running=false
 pg_conf_extra=
@@ -24,26 +22,9 @@ declare -A pids=()      # name -> pid of every process started in the background
 # set by the including script
 : "${test_name:?}" "${pgport:?}" "${failover_timeout:?}"
 
-ok() {
-	checks=$((checks + 1))
-	echo "ok: $*"
-}
-failed() {
-	checks=$((checks + 1))
-	failures=$((failures + 1))
-	echo "FAILED: $*"
-}
-# check DESCRIPTION COMMAND...: ok or FAILED by the command's status
-check() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else failed "$desc"; fi
-}
-# fatal MESSAGE: a failed step after which the rest makes no sense
-fatal() {
-	failed "$*"
-	exit 1
-}
+# ok, failed, check, fatal and the counters checks and failures
+# shellcheck source=../lib/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 elapsed() {
 	awk -v a="$start_time" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
 }
