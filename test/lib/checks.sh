@@ -1,5 +1,6 @@
 # checks.sh - the ok/FAILED bookkeeping shared by the system test scripts
-# (test/e2e/run.sh, test/soak/lib.sh).  Source it; it keeps two counters:
+# (test/e2e/run.sh, test/soak/lib.sh, test/system/http_auth_tls.sh).  Source it; it
+# keeps two counters:
 # checks (every check) and failures.
 
 checks=0
@@ -24,4 +25,8 @@ check() {
 fatal() {
 	failed "$*"
 	exit 1
+}
+# check_eq DESCRIPTION EXPECTED ACTUAL: ok when the two strings are equal
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else failed "$1 (expected '$2', got '$3')"; fi
 }

@@ -47,35 +47,13 @@ fe2_port=$((base + 2))
 spare_port=$((base + 3))
 prom_port=$((base + 9))
 
-checks=0
-failures=0
 dir=
 pg_running=false
 declare -A pids=()
 
-ok() {
-	checks=$((checks + 1))
-	echo "ok: $*"
-}
-bad() {
-	checks=$((checks + 1))
-	failures=$((failures + 1))
-	echo "FAILED: $*"
-}
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (expected '$2', got '$3')"; fi
-}
-# check_cmd DESCRIPTION COMMAND...: ok or FAILED by the command's status
-check_cmd() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-fatal() {
-	bad "$*"
-	exit 1
-}
+# ok, failed, check (by a command's status), check_eq, fatal; counters checks, failures
+# shellcheck source=../lib/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 
 # wait_until SECONDS COMMAND...: poll every 0.25 s; false when not within SECONDS
 wait_until() {
@@ -292,58 +270,58 @@ if wait_until 20 fe1_up; then
 else
 	fatal "front end 1 answers /healthz over HTTPS"
 fi
-check_cmd "front end 1 logs HTTPS and the bearer token at start" \
+check "front end 1 logs HTTPS and the bearer token at start" \
 	grep -q "listening on 127.0.0.1:$fe1_port (HTTPS,.*authentication: bearer token)" "$dir/fe1.log"
 
 rejected=0
-check "/write without a token: 401" 401 "$(post "$fe1/write" "$(payload 1)")"
+check_eq "/write without a token: 401" 401 "$(post "$fe1/write" "$(payload 1)")"
 rejected=$((rejected + 1))
-check "... with WWW-Authenticate: Bearer" 'Bearer realm="promscale_ha"' "$(challenge)"
-check "/write with a wrong token: 401" 401 "$(post "$fe1/write" "$(payload 1)" -H @"$dir/h_wrong_token")"
+check_eq "... with WWW-Authenticate: Bearer" 'Bearer realm="promscale_ha"' "$(challenge)"
+check_eq "/write with a wrong token: 401" 401 "$(post "$fe1/write" "$(payload 1)" -H @"$dir/h_wrong_token")"
 rejected=$((rejected + 1))
-check "... with WWW-Authenticate: Bearer, error=invalid_token" \
+check_eq "... with WWW-Authenticate: Bearer, error=invalid_token" \
 	'Bearer realm="promscale_ha", error="invalid_token"' "$(challenge)"
-"$pha_gen" --series 50000 --start-ms "$now_ms" -o "$dir/big.bin" || bad "promscale-ha-gen makes a big payload"
+"$pha_gen" --series 50000 --start-ms "$now_ms" -o "$dir/big.bin" || failed "promscale-ha-gen makes a big payload"
 big_codes=$(for _ in 1 2 3 4 5; do post "$fe1/write" "$dir/big.bin" -H 'Expect:'; echo; done | sort | uniq -c | awk '{ printf "%s%sx%s", sep, $1, $2; sep = " " }')
 rejected=$((rejected + 5))
-check "5 bodies of $(($(stat -c %s "$dir/big.bin") / 1024)) KiB without a token, sent without waiting for 100 Continue: each gets its 401 over TLS, not a reset" "5x401" "$big_codes"
-check "/write with basic credentials (bearer only configured): 401" 401 \
+check_eq "5 bodies of $(($(stat -c %s "$dir/big.bin") / 1024)) KiB without a token, sent without waiting for 100 Continue: each gets its 401 over TLS, not a reset" "5x401" "$big_codes"
+check_eq "/write with basic credentials (bearer only configured): 401" 401 \
 	"$(post "$fe1/write" "$(payload 1)" -H @"$dir/h_alice")"
 rejected=$((rejected + 1))
-check "/write with the right token: 204" 204 "$(post "$fe1/write" "$(payload 1)" -H @"$dir/h_token")"
-check "/api/v1/write with the right token: 204" 204 \
+check_eq "/write with the right token: 204" 204 "$(post "$fe1/write" "$(payload 1)" -H @"$dir/h_token")"
+check_eq "/api/v1/write with the right token: 204" 204 \
 	"$(post "$fe1/api/v1/write" "$(payload 2)" -H @"$dir/h_token")"
-check "the right token stored the 6 samples" 6 \
+check_eq "the right token stored the 6 samples" 6 \
 	"$(sql "SELECT count(*) FROM promscale_ha.samples m JOIN promscale_ha.series s ON s.id = m.series_id WHERE s.labels @> '{\"test\": \"auth\"}'")"
-check "/metrics without a token: 401" 401 "$(get "$fe1/metrics")"
+check_eq "/metrics without a token: 401" 401 "$(get "$fe1/metrics")"
 rejected=$((rejected + 1))
-check "/metrics with the token: 200" 200 "$(get "$fe1/metrics" -H @"$dir/h_token")"
+check_eq "/metrics with the token: 200" 200 "$(get "$fe1/metrics" -H @"$dir/h_token")"
 n401=$(awk '/^promscale_ha_http_requests_total\{.*code="401"/ { s += $2 } END { printf "%d", s }' "$dir/body")
-check "/metrics counts the $rejected rejected requests (code=\"401\")" "$rejected" "$n401"
+check_eq "/metrics counts the $rejected rejected requests (code=\"401\")" "$rejected" "$n401"
 
 plain=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$fe1_port/healthz")
 plain_rc=$?
 if [ "$plain_rc" -ne 0 ] && [ "$plain" = 000 ]; then
 	ok "plain HTTP to the TLS port fails (curl exit $plain_rc, no HTTP answer)"
 else
-	bad "plain HTTP to the TLS port got HTTP $plain (curl exit $plain_rc)"
+	failed "plain HTTP to the TLS port got HTTP $plain (curl exit $plain_rc)"
 fi
 plain=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H @"$dir/h_token" \
 	-H 'Content-Encoding: snappy' -H 'Content-Type: application/x-protobuf' \
 	--data-binary @"$(payload 3)" "http://127.0.0.1:$fe1_port/write")
-check "a plain HTTP write with the token to the TLS port gets no answer" 000 "$plain"
-check "... and the port still serves HTTPS" 200 "$(get "$fe1/healthz")"
-check "a client that does not trust the certificate is refused" 000 \
+check_eq "a plain HTTP write with the token to the TLS port gets no answer" 000 "$plain"
+check_eq "... and the port still serves HTTPS" 200 "$(get "$fe1/healthz")"
+check_eq "a client that does not trust the certificate is refused" 000 \
 	"$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$fe1/healthz")"
 
-check "front end 1 logged one line per rejected request" "$rejected" \
+check_eq "front end 1 logged one line per rejected request" "$rejected" \
 	"$(grep -c '401 unauthorized' "$dir/fe1.log")"
-check_cmd "... with the reason (wrong bearer token)" \
+check "... with the reason (wrong bearer token)" \
 	grep -q 'POST /write from 127.0.0.1:[0-9]*: 401 unauthorized: wrong bearer token' "$dir/fe1.log"
-check_cmd "... with the reason (no Authorization header)" \
+check "... with the reason (no Authorization header)" \
 	grep -q '401 unauthorized: no Authorization header' "$dir/fe1.log"
 if grep -qF -e "$token" -e "$wrong_token" -e "$alice_pw" "$dir/fe1.log"; then
-	bad "front end 1's log contains a secret"
+	failed "front end 1's log contains a secret"
 else
 	ok "front end 1's log contains neither token nor password"
 fi
@@ -360,30 +338,30 @@ if wait_until 20 fe2_up; then
 else
 	fatal "front end 2 answers /healthz"
 fi
-check_cmd "front end 2 read 2 users from its file" \
+check "front end 2 read 2 users from its file" \
 	grep -q 'authentication: bearer token or basic auth (2 users)' "$dir/fe2.log"
 
-check "basic auth, wrong password: 401" 401 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_alice_wrong")"
-check "... with both challenges" 'Bearer realm="promscale_ha" | Basic realm="promscale_ha"' "$(challenge)"
-check "basic auth, unknown user: 401" 401 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_unknown")"
-check "basic auth, malformed credentials: 401 (not 400)" 401 \
+check_eq "basic auth, wrong password: 401" 401 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_alice_wrong")"
+check_eq "... with both challenges" 'Bearer realm="promscale_ha" | Basic realm="promscale_ha"' "$(challenge)"
+check_eq "basic auth, unknown user: 401" 401 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_unknown")"
+check_eq "basic auth, malformed credentials: 401 (not 400)" 401 \
 	"$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_malformed")"
-check "an unsupported scheme (Digest): 401" 401 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_digest")"
-check "no credentials: 401" 401 "$(post "$fe2/api/v1/write" "$(payload 4)")"
-check "basic auth, right password: 204" 204 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_alice")"
-check "basic auth, user given as \$sha256\$ (60-byte password): 204" 204 \
+check_eq "an unsupported scheme (Digest): 401" 401 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_digest")"
+check_eq "no credentials: 401" 401 "$(post "$fe2/api/v1/write" "$(payload 4)")"
+check_eq "basic auth, right password: 204" 204 "$(post "$fe2/write" "$(payload 4)" -H @"$dir/h_alice")"
+check_eq "basic auth, user given as \$sha256\$ (60-byte password): 204" 204 \
 	"$(post "$fe2/write" "$(payload 5)" -H @"$dir/h_bob")"
-check "curl -u (its own encoding) works too: 204" 204 \
+check_eq "curl -u (its own encoding) works too: 204" 204 \
 	"$(post "$fe2/write" "$(payload 6)" --netrc-file /dev/null -u "alice:$alice_pw")"
-check "the bearer token is accepted as well: 204" 204 "$(post "$fe2/write" "$(payload 7)" -H @"$dir/h_token")"
-check "/healthz needs no credentials here either: 200" 200 "$(get "$fe2/healthz")"
-check_cmd "the log names the user whose password was wrong" \
+check_eq "the bearer token is accepted as well: 204" 204 "$(post "$fe2/write" "$(payload 7)" -H @"$dir/h_token")"
+check_eq "/healthz needs no credentials here either: 200" 200 "$(get "$fe2/healthz")"
+check "the log names the user whose password was wrong" \
 	grep -q '401 unauthorized: wrong password for user "alice"' "$dir/fe2.log"
-check_cmd "the log says 'wrong user name or password' for an unknown user" \
+check "the log says 'wrong user name or password' for an unknown user" \
 	grep -q '401 unauthorized: wrong user name or password' "$dir/fe2.log"
-check "front end 2 logged one line per rejected request" 5 "$(grep -c '401 unauthorized' "$dir/fe2.log")"
+check_eq "front end 2 logged one line per rejected request" 5 "$(grep -c '401 unauthorized' "$dir/fe2.log")"
 if grep -qF -e "$token" -e "$alice_pw" -e "$bob_pw" -e "$bob_hash" -e "mallory" "$dir/fe2.log"; then
-	bad "front end 2's log contains a secret or an unknown user name"
+	failed "front end 2's log contains a secret or an unknown user name"
 else
 	ok "front end 2's log contains no password, hash or token"
 fi
@@ -398,11 +376,11 @@ refuses() {
 	timeout 10 "$pha_http" --listen "127.0.0.1:$spare_port" --db "$conninfo" "$@" >"$dir/refused.log" 2>&1
 	rc=$?
 	if [ "$rc" -ne 2 ]; then
-		bad "$desc: exit $rc, expected 2 ($(head -c 300 "$dir/refused.log"))"
+		failed "$desc: exit $rc, expected 2 ($(head -c 300 "$dir/refused.log"))"
 	elif ! grep -q -- "$pattern" "$dir/refused.log"; then
-		bad "$desc: the message does not say \"$pattern\": $(head -c 300 "$dir/refused.log")"
+		failed "$desc: the message does not say \"$pattern\": $(head -c 300 "$dir/refused.log")"
 	elif grep -qF -e "$token" -e "$alice_pw" -e "$bob_hash" "$dir/refused.log"; then
-		bad "$desc: the message shows a secret"
+		failed "$desc: the message shows a secret"
 	else
 		ok "$desc: exit 2, \"$(head -n 1 "$dir/refused.log" | cut -c 1-150)\""
 	fi
@@ -483,7 +461,7 @@ if command -v promtool >/dev/null; then
 	if promtool check config "$dir/prometheus.yml" >"$dir/promtool.log" 2>&1; then
 		ok "promtool accepts the configuration (authorization, basic_auth, tls_config)"
 	else
-		bad "promtool check config: $(tail -n 3 "$dir/promtool.log")"
+		failed "promtool check config: $(tail -n 3 "$dir/promtool.log")"
 	fi
 fi
 start prometheus "$dir/prometheus.log" prometheus --config.file="$dir/prometheus.yml" \
@@ -509,9 +487,9 @@ fe1_samples() {
 if wait_until 60 fe1_samples; then
 	ok "Prometheus' samples are stored, with front end 1's metrics scraped over HTTPS with the token"
 else
-	bad "no sample of job front_end stored within 60 s"
+	failed "no sample of job front_end stored within 60 s"
 fi
-check "the HA lease of cluster auth names Prometheus' replica p1" p1 \
+check_eq "the HA lease of cluster auth names Prometheus' replica p1" p1 \
 	"$(sql "SELECT leader FROM promscale_ha.leaders WHERE cluster = 'auth'")"
 sent() {
 	local v
@@ -522,16 +500,16 @@ for q in fe1_bearer_tls fe2_basic; do
 	if wait_until 30 sent "$q"; then
 		ok "Prometheus sent samples through $q"
 	else
-		bad "Prometheus sent no samples through $q within 30 s"
+		failed "Prometheus sent no samples through $q within 30 s"
 	fi
-	check "... none of them failed (no 401)" 0 "$(prom_metric prometheus_remote_storage_samples_failed_total "$q")"
+	check_eq "... none of them failed (no 401)" 0 "$(prom_metric prometheus_remote_storage_samples_failed_total "$q")"
 done
-check "no 401 for Prometheus from front end 1 (only the $rejected of part 1)" "$rejected" \
+check_eq "no 401 for Prometheus from front end 1 (only the $rejected of part 1)" "$rejected" \
 	"$(grep -c '401 unauthorized' "$dir/fe1.log")"
-check "... nor from front end 2 (only the 5 of part 2)" 5 "$(grep -c '401 unauthorized' "$dir/fe2.log")"
+check_eq "... nor from front end 2 (only the 5 of part 2)" 5 "$(grep -c '401 unauthorized' "$dir/fe2.log")"
 
 stop prometheus
 stop fe1
 stop fe2
-check_cmd "front end 1 stopped cleanly on SIGTERM" grep -q 'info: stopped' "$dir/fe1.log"
+check "front end 1 stopped cleanly on SIGTERM" grep -q 'info: stopped' "$dir/fe1.log"
 exit 0
