@@ -111,12 +111,6 @@ pha_run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *val
 		elog(ERROR, "\"%s\" failed: %s", sql, SPI_result_code_string(rc));
 }
 
-static Datum
-tsd(int64 ms)
-{
-	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
-}
-
 static int64
 get_ms(int col, bool *isnull)
 {
@@ -137,8 +131,8 @@ add_past_periods(PhaGroup *g, int64 lo, int64 hi)
 		return;
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
-	v[2] = tsd(lo);
-	v[3] = tsd(hi);
+	v[2] = pha_ms_datum(lo);
+	v[3] = pha_ms_datum(hi);
 	pha_run_sql(&plan, "SELECT lease_start, lease_until FROM promscale_ha.ha_leases_logs"
 			" WHERE cluster_name = $1 AND leader_name = $2"
 			"   AND lease_start < $4 AND lease_until > $3 ORDER BY lease_start",
@@ -251,8 +245,8 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
-	v[2] = tsd(st->lease_start);
-	v[3] = tsd(st->lease_until);
+	v[2] = pha_ms_datum(st->lease_start);
+	v[3] = pha_ms_datum(st->lease_until);
 	v[4] = TimestampTzGetDatum(req->now);
 	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.ha_leases (cluster_name, leader_name,"
 			" lease_start, lease_until, leader_since, last_write) VALUES ($1, $2, $3, $4, $5, $5)",
@@ -287,8 +281,8 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
-	v[2] = tsd(start);
-	v[3] = tsd(st->lease_start);
+	v[2] = pha_ms_datum(start);
+	v[3] = pha_ms_datum(st->lease_start);
 	v[4] = TimestampTzGetDatum(req->now);
 	v[5] = CStringGetTextDatum(reason);
 	if (start > st->lease_start)
@@ -308,7 +302,7 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 
 	st->lease_until = reservation(Max(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN, replay_max),
 									  Max(start, pha_tstz_to_ms(req->now))));
-	v[3] = tsd(st->lease_until);
+	v[3] = pha_ms_datum(st->lease_until);
 	pha_run_sql(&upd_plan, "UPDATE promscale_ha.ha_leases SET leader_name = $2, lease_start = $3,"
 			" lease_until = $4, leader_since = $5, last_write = $5, last_sample_time = NULL"
 			" WHERE cluster_name = $1",
@@ -375,10 +369,10 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
 									  pha_tstz_to_ms(req->now)));
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
-	v[2] = tsd(beat->new_until);
+	v[2] = pha_ms_datum(beat->new_until);
 	v[3] = TimestampTzGetDatum(req->now);
-	v[4] = tsd(Max(st->last_sample, g->nsamples > 0 ? g->tmax : PG_INT64_MIN));
-	if (v[4] == tsd(PG_INT64_MIN))
+	v[4] = pha_ms_datum(Max(st->last_sample, g->nsamples > 0 ? g->tmax : PG_INT64_MIN));
+	if (v[4] == pha_ms_datum(PG_INT64_MIN))
 		nulls[4] = 'n';
 	pha_run_sql(&plan, "UPDATE promscale_ha.ha_leases SET lease_until = greatest(lease_until, $3),"
 			" last_write = greatest(last_write, $4),"

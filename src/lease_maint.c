@@ -147,7 +147,7 @@ pha_maint_flush_heartbeats(TimestampTz now)
 			v[0] = CStringGetTextDatum(name);
 			v[1] = CStringGetTextDatum(st.leader);
 			v[2] = TimestampTzGetDatum(st.last_write);
-			v[3] = TimestampTzGetDatum(pha_ms_to_tstz(st.last_sample));
+			v[3] = pha_ms_datum(st.last_sample);
 			if (st.last_sample < st.lease_start || st.last_sample == PG_INT64_MIN)
 				nulls[3] = 'n';
 			pha_run_sql(&plan, "UPDATE promscale_ha.ha_leases"

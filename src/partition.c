@@ -137,7 +137,7 @@ covered(Relation rel, int64 t, KnownRange *range)
 	range->hi = PG_INT64_MAX;
 	if (bi == NULL || bi->ndatums == 0)
 		return false;
-	v = TimestampTzGetDatum(pha_ms_to_tstz(t));
+	v = pha_ms_datum(t);
 	off = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, bi, 1, &v,
 										&is_equal);
 	if (off >= 0)

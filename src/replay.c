@@ -31,12 +31,6 @@
 #include "replay.h"
 #include "timeconv.h"
 
-static Datum
-tsd(int64 ms)
-{
-	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
-}
-
 /* Append the replica's buffered requests to req; returns their oldest sample time. */
 int64
 pha_replay_buffered(PhaRequest *req, PhaGroup *g, int64 start, int64 *max_t)
@@ -102,8 +96,8 @@ pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	v[0] = CStringGetTextDatum(g->cluster);
 	v[1] = CStringGetTextDatum(g->replica);
 	v[2] = TimestampTzGetDatum(req->now);
-	v[3] = tsd(g->tmin);
-	v[4] = tsd(g->tmax);
+	v[3] = pha_ms_datum(g->tmin);
+	v[4] = pha_ms_datum(g->tmax);
 	v[5] = PointerGetDatum(p);
 	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
 			" (cluster_name, replica_name, received_at, min_time, max_time, payload)"

@@ -311,7 +311,7 @@ insert_on_conflict(PhaRows *rows)
 	for (int i = 0; i < rows->n; i++)
 	{
 		ids[i] = Int64GetDatum(rows->series_id[i]);
-		times[i] = TimestampTzGetDatum(pha_ms_to_tstz(rows->time_ms[i]));
+		times[i] = pha_ms_datum(rows->time_ms[i]);
 		values[i] = Float8GetDatum(rows->value[i]);
 	}
 	args[0] = PointerGetDatum(construct_array(ids, rows->n, INT8OID, 8, true, TYPALIGN_DOUBLE));
@@ -361,7 +361,7 @@ pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms)
 	if (m == 0)
 		return newest;
 	args[0] = PointerGetDatum(construct_array(d, m, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	args[1] = TimestampTzGetDatum(pha_ms_to_tstz(from_ms));
+	args[1] = pha_ms_datum(from_ms);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (newest_plan == NULL)

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/timestamp.h"
 
 #define PHA_EPOCH_DIFF_MS	INT64CONST(946684800000)	/* 1970 -> 2000 */
 
@@ -46,6 +47,13 @@ pha_tstz_to_ms(TimestampTz ts)
 	if (ts < 0 && q * 1000 != ts)
 		q--;
 	return q + PHA_EPOCH_DIFF_MS;
+}
+
+/* A Prometheus time as a timestamptz Datum. */
+static inline Datum
+pha_ms_datum(int64 ms)
+{
+	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
 }
 
 static inline bool

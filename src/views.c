@@ -30,7 +30,7 @@ static Datum
 ms_datum(int64 ms, bool *isnull)
 {
 	*isnull = (ms == PG_INT64_MIN);
-	return TimestampTzGetDatum(pha_ms_to_tstz(ms));
+	return pha_ms_datum(ms);
 }
 
 /*
@@ -76,8 +76,8 @@ pha_cluster_state(PG_FUNCTION_ARGS)
 
 		v[0] = CStringGetTextDatum(copy[i].key.name);
 		v[1] = CStringGetTextDatum(copy[i].leader);
-		v[2] = TimestampTzGetDatum(pha_ms_to_tstz(copy[i].lease_start));
-		v[3] = TimestampTzGetDatum(pha_ms_to_tstz(copy[i].lease_until));
+		v[2] = pha_ms_datum(copy[i].lease_start);
+		v[3] = pha_ms_datum(copy[i].lease_until);
 		v[4] = TimestampTzGetDatum(copy[i].leader_since);
 		v[5] = TimestampTzGetDatum(copy[i].last_write);
 		v[6] = ms_datum(copy[i].last_sample, &nulls[6]);

@@ -275,6 +275,35 @@ answer_request(struct MHD_Connection *conn, PhaRequest *req)
 }
 
 /*
+ * Does the request announce a body over --max-body (or a Content-Length that
+ * is no number)?  *cl_out gets the header's text (NULL when absent), *len its
+ * value (0 when absent); either may be NULL.
+ */
+bool
+pha_content_length_over(struct MHD_Connection *conn, const char **cl_out,
+						unsigned long long *len)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+												 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char	   *end;
+	unsigned long long n;
+
+	if (cl_out)
+		*cl_out = cl;
+	if (len)
+		*len = 0;
+	if (cl == NULL)
+		return false;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || end == cl || n > pha_cfg->max_body)
+		return true;
+	if (len)
+		*len = n;
+	return false;
+}
+
+/*
  * First call of a request that failed authentication.  The 401 waits for
  * the end of the body (dropped unread, see auth_failed_discard): a server
  * that answers and closes while a body is still coming makes the kernel
@@ -288,21 +317,11 @@ auth_failed_begin(struct MHD_Connection *conn, PhaRequest *req)
 {
 	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 													 MHD_HTTP_HEADER_EXPECT);
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-												 MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 	if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
 		return pha_auth_reject(conn, req);
-	if (cl != NULL)
-	{
-		char	   *end;
-		unsigned long long n;
-
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || end == cl || n > pha_cfg->max_body)
-			return pha_auth_reject(conn, req);
-	}
+	if (pha_content_length_over(conn, NULL, NULL))
+		return pha_auth_reject(conn, req);
 	return MHD_YES;
 }
 

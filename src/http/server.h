@@ -49,6 +49,10 @@ typedef struct PhaRequest
 
 extern const PhaConfig *pha_cfg;
 
+/* Does the request announce a body over --max-body?  *cl, *len: the header. */
+extern bool pha_content_length_over(struct MHD_Connection *conn, const char **cl,
+									unsigned long long *len);
+
 extern int	pha_server_start(const PhaConfig *cfg);
 extern void pha_server_drain(void);
 extern int	pha_server_inflight_requests(void);

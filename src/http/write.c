@@ -201,6 +201,7 @@ pha_write_begin(struct MHD_Connection *conn, PhaRequest *req)
 	const char *ce;
 	const char *ct;
 	const char *cl;
+	unsigned long long n;
 	char		enc[32];
 
 	if (strcmp(req->method, "POST") != 0)
@@ -222,18 +223,12 @@ pha_write_begin(struct MHD_Connection *conn, PhaRequest *req)
 						"Content-Type must be application/x-protobuf (remote write 1.0, "
 						"prometheus.WriteRequest), got \"%.96s\"", ct ? ct : "");
 
-	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (pha_content_length_over(conn, &cl, &n))
+		return pha_fail(conn, req, 413, "too_large",
+						"body of %.24s bytes is over the limit of %zu bytes (--max-body)",
+						cl, pha_cfg->max_body);
 	if (cl != NULL)
 	{
-		char	   *end;
-		unsigned long long n;
-
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || end == cl || n > pha_cfg->max_body)
-			return pha_fail(conn, req, 413, "too_large",
-							"body of %.24s bytes is over the limit of %zu bytes (--max-body)",
-							cl, pha_cfg->max_body);
 		if (n > 0)
 		{
 			if (!reserve(req, (size_t) n))
