@@ -40,7 +40,8 @@ CONF
 as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null || fatal "server start"
 as_pg "$pgbin/psql" -X -q -h "$dir" -p "$port" -d postgres -c "CREATE EXTENSION promscale_ha" || fatal "CREATE EXTENSION"
 
-as_pg "$pgbin/promscale-ha-http" --listen "127.0.0.1:$http_port" --max-body 100000 \
+# started directly (not through runuser) so that fe_pid is the front end itself
+"$pgbin/promscale-ha-http" --listen "127.0.0.1:$http_port" --max-body 100000 \
 	--db "host=$dir port=$port dbname=postgres user=postgres" >"$dir/fe.log" 2>&1 &
 fe_pid=$!
 url=http://127.0.0.1:$http_port
