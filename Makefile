@@ -15,7 +15,10 @@ MODULE_big  = promscale_ha
 PROTOS      = types remote
 GEN_C       = $(PROTOS:%=src/gen/%.pb-c.c)
 GEN_H       = $(PROTOS:%=src/gen/%.pb-c.h)
-SRCS        = $(sort $(wildcard src/*.c))
+# The extension's sources, by layer (src/README.md): drivers and ground floor in src/,
+# then ha/ and store/, then wire/ and codec/ (plain C, no server headers).
+EXT_DIRS    = src src/worker src/ha src/store src/wire
+SRCS        = $(sort $(foreach d,$(EXT_DIRS),$(wildcard $(d)/*.c)))
 OBJS        = $(SRCS:.c=.o) $(GEN_C:.c=.o)
 DATA        = $(wildcard sql/promscale_ha--*.sql)
 SHLIB_LINK  = -lprotobuf-c -lsnappy
@@ -35,7 +38,7 @@ ISOLATION_OPTS = --inputdir=test --outputdir=. --temp-instance=./tmp_check_iso \
 
 HTTP_SRCS   = $(sort $(wildcard src/http/*.c))
 TOOLS       = promscale-ha-gen $(if $(HTTP_SRCS),promscale-ha-http)
-EXTRA_CLEAN = src/gen/*.pb-c.c src/gen/*.pb-c.h src/*.d src/tools/*.d $(TOOLS) \
+EXTRA_CLEAN = src/gen/*.pb-c.c src/gen/*.pb-c.h $(SRCS:.c=.d) src/tools/*.d $(TOOLS) \
               results output_iso tmp_check tmp_check_iso regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -48,6 +51,11 @@ src/gen/%.pb-c.c src/gen/%.pb-c.h: proto/%.proto
 	protoc-c --proto_path=proto --c_out=src/gen $<
 
 $(OBJS): $(GEN_H)
+
+# wire/ and codec/ are plain C (fuzzed, also linked into programs): they are compiled
+# without the server's include directories, so including a server header fails the build.
+PLAIN_OBJS = $(filter src/wire/%.o src/codec/%.o,$(OBJS))
+$(PLAIN_OBJS): override CPPFLAGS := -Isrc -Isrc/gen
 
 # Programs that run outside PostgreSQL (no server headers, plain libc).
 TOOL_CFLAGS = -O2 -g $(WARN_FLAGS) -Wno-declaration-after-statement -Isrc -Isrc/gen

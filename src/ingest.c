@@ -24,16 +24,16 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "decode.h"
-#include "group.h"
+#include "wire/decode.h"
+#include "ha/group.h"
 #include "guc.h"
 #include "ingest.h"
-#include "lease.h"
-#include "scan.h"
-#include "series.h"
+#include "ha/lease.h"
+#include "wire/scan.h"
+#include "store/series.h"
 #include "shmem.h"
 #include "stats.h"
-#include "store.h"
+#include "store/store.h"
 #include "timeconv.h"
 
 PG_FUNCTION_INFO_V1(pha_write);

@@ -17,12 +17,12 @@
 #include "miscadmin.h"
 
 #include "guc.h"
-#include "lease.h"
-#include "partition.h"
-#include "series.h"
+#include "ha/lease.h"
+#include "store/partition.h"
+#include "store/series.h"
 #include "shmem.h"
 #include "stats.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 PG_MODULE_MAGIC;
 

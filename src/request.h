@@ -16,7 +16,7 @@
 
 #include "datatype/timestamp.h"
 
-#include "decode.h"
+#include "wire/decode.h"
 
 /* A span of sample time, [lo, hi) in ms since the Unix epoch. */
 typedef struct PhaSpan

@@ -15,7 +15,7 @@
 #include "storage/lwlock.h"
 #include "utils/hsearch.h"
 
-#include "group.h"
+#include "ha/group.h"
 
 /* Clusters are per database: two databases may use the same cluster name. */
 typedef struct PhaClusterKey

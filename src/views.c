@@ -18,7 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "ingest.h"
-#include "lease.h"
+#include "ha/lease.h"
 #include "shmem.h"
 #include "timeconv.h"
 

@@ -122,7 +122,7 @@ tar -C "$root" -cf - --exclude-vcs \
 	--exclude=./.run --exclude=./results --exclude=./output_iso --exclude=./log \
 	--exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./regression.diffs \
 	--exclude=./regression.out --exclude=./src/gen --exclude='*.o' --exclude='*.so' \
-	--exclude='*.bc' --exclude='./src/*.d' --exclude='./src/tools/*.d' \
+	--exclude='*.bc' --exclude='*.d' \
 	--exclude=./promscale-ha-gen --exclude=./promscale-ha-http --exclude=./bench/out . |
 	tar -C "$work/src" -xf - || {
 	echo "$0: could not copy $root to $work/src" >&2

@@ -4,7 +4,7 @@
 #
 # Usage: test/fuzz/make_corpus.sh GEN      (GEN: the promscale-ha-gen binary)
 #
-# Every seed is one mode byte and a body, as the harnesses src/fuzz/fuzz_*.c read them:
+# Every seed is one mode byte and a body, as the harnesses test/fuzz/fuzz_*.c read them:
 #   0x00  body is a snappy block, as POSTed          0x01  body is bare protobuf
 #   0x02  snappy, tight limits                       0x03  bare protobuf, tight limits
 #   0x04 | 0x01 | v<<3  bare protobuf; fuzz_decode: arena budget v * 64 KiB,

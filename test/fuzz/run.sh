@@ -6,9 +6,9 @@
 #
 # Usage: test/fuzz/run.sh [SECONDS]      (default 60; 0 only builds and replays)
 #
-# The harnesses are src/fuzz/fuzz_*.c (but fuzz_common.c): fuzz_decode.c (snappy +
-# protobuf-c + validation, src/decode.c) and fuzz_scan.c (the follower fast path's
-# label-only scan, src/scan.c, against the decoder).  SECONDS is shared among them.
+# The harnesses are test/fuzz/fuzz_*.c (but fuzz_common.c): fuzz_decode.c (snappy +
+# protobuf-c + validation, src/wire/decode.c) and fuzz_scan.c (the follower fast path's
+# label-only scan, src/wire/scan.c, against the decoder).  SECONDS is shared among them.
 #
 #   1. Installs what it needs when missing (clang-14, libclang-rt-14-dev, which holds
 #      libFuzzer and the sanitizer runtimes, protobuf-c and snappy), with apt-get as
@@ -33,7 +33,7 @@
 #                     /tmp/pha-fuzz.XXXXXX, removed at exit)
 #   PHA_FUZZ_CC       the compiler (default clang-14)
 #   PHA_FUZZ_ARGS     extra libFuzzer options, e.g. "-jobs=4 -workers=4"
-# and the harnesses' own (src/fuzz/fuzz_decode.c): PHA_FUZZ_VERBOSE,
+# and the harnesses' own (test/fuzz/fuzz_decode.c): PHA_FUZZ_VERBOSE,
 # PHA_FUZZ_MAX_AMPLIFICATION.
 
 set -euo pipefail
@@ -55,15 +55,15 @@ targets=()
 if [ -n "${PHA_FUZZ_TARGETS:-}" ]; then
 	read -r -a targets <<<"$PHA_FUZZ_TARGETS"
 else
-	for f in "$root"/src/fuzz/fuzz_*.c; do
+	for f in "$here"/fuzz_*.c; do
 		t=$(basename "$f" .c)
 		t=${t#fuzz_}
 		[ "$t" = common ] || targets+=("$t")
 	done
 fi
 for t in "${targets[@]}"; do
-	if [ ! -f "$root/src/fuzz/fuzz_$t.c" ] || [ "$t" = common ]; then
-		echo "$0: no harness src/fuzz/fuzz_$t.c" >&2
+	if [ ! -f "$here/fuzz_$t.c" ] || [ "$t" = common ]; then
+		echo "$0: no harness test/fuzz/fuzz_$t.c" >&2
 		exit 2
 	fi
 done
@@ -109,15 +109,15 @@ cflags=(-g -O1 -fno-omit-frame-pointer "${san[@]}" -I"$root/src" -I"$work/gen")
 # Warnings are errors in the harnesses only: src/*.c and protoc-c's output are built by
 # the Makefile with gcc's warnings, and clang's differ.
 werror=(-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare)
-"$cc" "${cflags[@]}" "${werror[@]}" -c "$root/src/fuzz/fuzz_common.c" -o "$work/obj/fuzz_common.o"
-for src in decode scan; do
-	"$cc" "${cflags[@]}" -c "$root/src/$src.c" -o "$work/obj/$src.o"
+"$cc" "${cflags[@]}" "${werror[@]}" -c "$here/fuzz_common.c" -o "$work/obj/fuzz_common.o"
+for src in wire/decode wire/scan; do
+	"$cc" "${cflags[@]}" -c "$root/src/$src.c" -o "$work/obj/$(basename "$src").o"
 done
 for p in types remote; do
 	"$cc" "${cflags[@]}" -c "$work/gen/$p.pb-c.c" -o "$work/obj/$p.pb-c.o"
 done
 for t in "${targets[@]}"; do
-	"$cc" "${cflags[@]}" "${werror[@]}" -c "$root/src/fuzz/fuzz_$t.c" -o "$work/fuzz_$t.o"
+	"$cc" "${cflags[@]}" "${werror[@]}" -c "$here/fuzz_$t.c" -o "$work/fuzz_$t.o"
 	"$cc" "${san[@]}" -o "$work/fuzz_$t" "$work/fuzz_$t.o" "$work"/obj/*.o -lprotobuf-c -lsnappy
 done
 

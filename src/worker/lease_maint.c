@@ -26,14 +26,14 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "group.h"
+#include "ha/group.h"
 #include "guc.h"
 #include "ingest.h"
-#include "lease.h"
-#include "lease_maint.h"
+#include "ha/lease.h"
+#include "worker/lease_maint.h"
 #include "shmem.h"
 #include "timeconv.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 static void
 begin_xact(const char *what)

@@ -27,8 +27,8 @@
 
 #include "guc.h"
 #include "ingest.h"
-#include "lease.h"
-#include "replay.h"
+#include "ha/lease.h"
+#include "ha/replay.h"
 #include "timeconv.h"
 
 /* Append the replica's buffered requests to req; returns their oldest sample time. */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "decode.h"
+#include "wire/decode.h"
 
 /* What the election needs of one series, read straight off the wire. */
 typedef struct PhaSeriesScan

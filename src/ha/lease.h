@@ -13,7 +13,7 @@
 
 #include "request.h"
 #include "shmem.h"
-#include "lease_state.h"
+#include "ha/lease_state.h"
 
 /*
  * Decide every HA group of req: which sample times its replica owns, whether

@@ -44,8 +44,8 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
-#include "partition.h"
-#include "store.h"
+#include "store/partition.h"
+#include "store/store.h"
 #include "timeconv.h"
 
 static SPIPlanPtr insert_plan = NULL;

@@ -59,9 +59,9 @@
 
 #include "guc.h"
 #include "ingest.h"
-#include "lease.h"
-#include "lease_state.h"
-#include "replay.h"
+#include "ha/lease.h"
+#include "ha/lease_state.h"
+#include "ha/replay.h"
 #include "shmem.h"
 #include "stats.h"
 #include "timeconv.h"

@@ -2,7 +2,7 @@
  *
  * fuzz_scan.c
  *	  libFuzzer harness for the follower fast path's label-only scan
- *	  (src/scan.c), differential against the full decoder (src/decode.c).
+ *	  (src/wire/scan.c), differential against the full decoder (src/wire/decode.c).
  *
  * ingest.c drops a request on the strength of pha_scan_request alone when
  * the scan succeeds, finds at most max_series series, and every series is
@@ -39,9 +39,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "decode.h"
+#include "wire/decode.h"
 #include "fuzz_common.h"
-#include "scan.h"
+#include "wire/scan.h"
 
 /*
  * timestamptz's range in ms since 1970 (PHA_MIN_MS and PHA_MAX_MS of

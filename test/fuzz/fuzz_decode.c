@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_decode.c
- *	  libFuzzer harness for the remote-write decoder (src/decode.c).
+ *	  libFuzzer harness for the remote-write decoder (src/wire/decode.c).
  *
  * Each input is one mode byte followed by a body.  The mode byte picks how
  * the body reaches the decoder, so that one corpus covers both the snappy
@@ -62,7 +62,7 @@
 
 #include <snappy-c.h>
 
-#include "decode.h"
+#include "wire/decode.h"
 #include "fuzz_common.h"
 
 #define MAX_AMPLIFICATION	32	/* arena bytes per uncompressed byte, see above */

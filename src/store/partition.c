@@ -41,7 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
-#include "partition.h"
+#include "store/partition.h"
 #include "timeconv.h"
 
 #define MAX_KNOWN 64

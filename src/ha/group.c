@@ -17,8 +17,8 @@
 
 #include "miscadmin.h"
 
-#include "group.h"
-#include "scan.h"
+#include "ha/group.h"
+#include "wire/scan.h"
 #include "guc.h"
 #include "timeconv.h"
 

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "decode.h"
+#include "wire/decode.h"
 
 /*
  * Every input is one mode byte and a body; the harnesses read the bits below

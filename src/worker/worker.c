@@ -41,11 +41,11 @@
 #include "utils/wait_event.h"
 
 #include "guc.h"
-#include "housekeeping.h"
-#include "lease_maint.h"
+#include "worker/housekeeping.h"
+#include "worker/lease_maint.h"
 #include "shmem.h"
 #include "stats.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 #define MAX_SLEEP_MS	60000
 #define MIN_SLEEP_MS	100

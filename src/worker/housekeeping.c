@@ -28,11 +28,11 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
-#include "housekeeping.h"
-#include "partition.h"
-#include "store.h"
+#include "worker/housekeeping.h"
+#include "store/partition.h"
+#include "store/store.h"
 #include "timeconv.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 static void
 begin_xact(const char *what)

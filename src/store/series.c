@@ -43,7 +43,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
-#include "series.h"
+#include "store/series.h"
 
 typedef struct SeriesKey
 {

@@ -15,7 +15,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "decode.h"
+#include "wire/decode.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -24,7 +24,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
-#include "lease_state.h"
+#include "ha/lease_state.h"
 
 /* A cluster entry as it was before this (sub)transaction changed it. */
 typedef struct UndoEntry
