@@ -1,18 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * ingest.c
- *	  The SQL entry point promscale_ha.write(payload) and the write path it
- *	  drives: decode -> group -> lease decision -> series -> store.
+ *	  The SQL entry point promscale_ha.write(payload) and the driver of the
+ *	  write path, in named steps:
+ *
+ *	  decode    payload -> series (wire/), or a label-only scan for followers
+ *	  group     series by (cluster, replica) (ha/group.c)
+ *	  decide    the election's verdict per group (ha/lease.c)
+ *	  act       keep a follower's payload in the replay buffer; at a takeover,
+ *	            take the replica's buffered payloads and decode them here
+ *	  reserve   extend each leader's reservation over what it will store
+ *	  resolve   label sets -> series ids (store/series.c)
+ *	  build     accepted samples -> rows (takeover: newest stored per series)
+ *	  store     one batched insert (store/store.c)
+ *	  record    heartbeats and counters, applied at commit
+ *
+ * The election only decides; what happens to samples and payloads happens
+ * here.  set_leader() and the worker's failover come in through
+ * pha_ingest_force_leader and run the same steps.
  *
  * One memory context per request holds everything (the decoder's arena
  * included) and is deleted on return; on error it goes with the transaction,
- * and so does every row written, so a failed call stores nothing.
- *
- * The lease decision runs after every series' labels are known and before any
- * series is looked up or any sample becomes a row: a follower's series are
- * skipped whole, at the cost of decoding alone.  The hot path per sample is a
- * compare against the group's spans and three array stores; per series, one
- * cache probe; per request, one INSERT of all rows.
+ * and so does every row written, so a failed call stores nothing.  The hot
+ * path per sample is a compare against the group's spans and three array
+ * stores; per series, one cache probe; per request, one insert of all rows.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +40,8 @@
 #include "guc.h"
 #include "ingest.h"
 #include "ha/lease.h"
+#include "ha/lease_state.h"
+#include "ha/replay.h"
 #include "wire/scan.h"
 #include "store/series.h"
 #include "shmem.h"
@@ -177,8 +190,8 @@ pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 static inline bool
 in_spans(const PhaGroup *g, int64 t)
 {
-	for (int i = 0; i < g->nspans; i++)
-		if (t >= g->spans[i].lo && t < g->spans[i].hi)
+	for (int i = 0; i < g->v.nspans; i++)
+		if (t >= g->v.spans[i].lo && t < g->v.spans[i].hi)
 			return true;
 	return false;
 }
@@ -187,10 +200,10 @@ in_spans(const PhaGroup *g, int64 t)
 static bool
 group_may_accept(const PhaGroup *g)
 {
-	if (g->gap_fill)
+	if (g->v.took_over)
 		return true;
-	for (int i = 0; i < g->nspans; i++)
-		if (g->spans[i].lo <= g->tmax && g->spans[i].hi > g->tmin)
+	for (int i = 0; i < g->v.nspans; i++)
+		if (g->v.spans[i].lo <= g->in.tmax && g->v.spans[i].hi > g->in.tmin)
 			return true;
 	return false;
 }
@@ -217,18 +230,74 @@ build_rows(PhaRequest *req, const int *series_of, const int64 *ids, int nneed,
 			{
 				if (t > req->future_limit_ms)
 					continue;	/* counted by group.c */
-				if (!in_spans(g, t) && !(g->gap_fill && t > floors[k]))
+				if (!in_spans(g, t) && !(g->v.took_over && t > floors[k]))
 				{
 					if (!s->replayed)
-						g->deduplicated++;
+						g->out.deduplicated++;
 					continue;
 				}
 				if (!s->replayed)
-					g->accepted++;
-				g->max_stored_t = Max(g->max_stored_t, t);
+					g->out.accepted++;
+				g->out.max_stored_t = Max(g->out.max_stored_t, t);
 			}
 			pha_rows_add(out, ids[k], t, ts->samples[j]->value);
 		}
+	}
+}
+
+/*
+ * At a takeover: take the replica's buffered payloads (those of the last
+ * failover timeout before its new period) and decode them into req, marked as
+ * replayed; set where the gap fill starts looking.
+ */
+static void
+replay_buffered(PhaRequest *req, int gi)
+{
+	PhaGroup   *g = &req->groups[gi];
+	char	   *cluster = g->in.cluster;
+	char	   *replica = g->in.replica;
+	int64		start = g->v.start;
+	int64		oldest = start == PG_INT64_MIN ? PG_INT64_MIN : start - pha_failover_timeout_ms;
+	int64		min_t = PG_INT64_MAX;
+	int64		max_t = PG_INT64_MIN;
+	PhaBuffered *b;
+	int			n;
+
+	b = pha_replay_take(cluster, replica, oldest, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (pha_request_add_payload(req, b[i].payload, b[i].len, cluster, replica))
+		{
+			min_t = Min(min_t, Max(b[i].min_t, oldest));
+			max_t = Max(max_t, b[i].max_t);
+		}
+		pfree(b[i].payload);
+	}
+	g = &req->groups[gi];		/* decoding may have moved the array */
+	g->out.replay_max = max_t;
+	g->out.gap_fill_from = Min(min_t, g->in.nsamples > 0 ? g->in.tmin : PG_INT64_MAX);
+	if (g->out.gap_fill_from == PG_INT64_MAX)
+		g->out.gap_fill_from = start;
+}
+
+/* Act on each new verdict: buffer a follower's payload, replay at a takeover. */
+static void
+act_on_verdicts(PhaRequest *req)
+{
+	int			ngroups = req->ngroups; /* replay adds series, never groups */
+
+	for (int i = 0; i < ngroups; i++)
+	{
+		PhaGroup   *g = &req->groups[i];
+
+		if (!g->v.decided || g->out.acted)
+			continue;
+		g->out.acted = true;
+		if (!g->v.is_leader && g->in.nsamples > 0 && req->payload != NULL)
+			pha_replay_keep(g->in.cluster, g->in.replica, req->now, g->in.tmin, g->in.tmax,
+							req->payload, req->payload_len);
+		else if (g->v.took_over)
+			replay_buffered(req, i);
 	}
 }
 
@@ -247,16 +316,20 @@ pha_request_run(PhaRequest *req)
 	int64		replay_written;
 
 	if (req->ngroups > 0)
-		pha_lease_decide(req);	/* may add replayed series */
+	{
+		pha_lease_decide(req);
+		act_on_verdicts(req);
+		pha_lease_reserve(req);
+	}
 	if (req->follower_only)
 	{
 		for (int g = 0; g < req->ngroups; g++)
 		{
-			req->groups[g].deduplicated = req->groups[g].nsamples;
-			req->counts.samples_deduplicated += req->groups[g].nsamples;
-			req->counts.samples_future_dropped += req->groups[g].future;
+			req->groups[g].out.deduplicated = req->groups[g].in.nsamples;
+			req->counts.samples_deduplicated += req->groups[g].in.nsamples;
+			req->counts.samples_future_dropped += req->groups[g].in.future;
 		}
-		pha_lease_record(req);
+		pha_lease_state_record(req);
 		pha_stats_samples(&req->counts);
 		return;
 	}
@@ -268,9 +341,9 @@ pha_request_run(PhaRequest *req)
 	{
 		PhaGroup   *grp = &req->groups[g];
 
-		req->counts.samples_future_dropped += grp->future;
+		req->counts.samples_future_dropped += grp->in.future;
 		if (!group_may_accept(grp))
-			grp->deduplicated = grp->nsamples;
+			grp->out.deduplicated = grp->in.nsamples;
 	}
 	for (int i = 0; i < req->nseries; i++)
 	{
@@ -299,10 +372,10 @@ pha_request_run(PhaRequest *req)
 		{
 			PhaSeriesIn *s = &req->series[series_of[k]];
 
-			if (s->group >= 0 && req->groups[s->group].gap_fill)
+			if (s->group >= 0 && req->groups[s->group].v.took_over)
 			{
 				want[k] = any = true;
-				from = Min(from, req->groups[s->group].gap_fill_from);
+				from = Min(from, req->groups[s->group].out.gap_fill_from);
 			}
 		}
 		if (any)
@@ -325,11 +398,26 @@ pha_request_run(PhaRequest *req)
 	req->counts.samples_replayed = replay_written;
 	req->counts.samples_already_stored = rows.n - own_written;
 	for (int g = 0; g < req->ngroups; g++)
-		req->counts.samples_deduplicated += req->groups[g].deduplicated;
+		req->counts.samples_deduplicated += req->groups[g].out.deduplicated;
 
 	if (req->ngroups > 0)
-		pha_lease_record(req);
+		pha_lease_state_record(req);
 	pha_stats_samples(&req->counts);
+}
+
+bool
+pha_ingest_force_leader(const char *cluster, const char *replica, const char *reason)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	PhaRequest *req = pha_request_begin(NULL, 0);
+	int			g = pha_group_find(req, cluster, replica);
+	bool		changed;
+
+	pha_lease_force(req, g, reason);
+	pha_request_run(req);
+	changed = req->groups[g].v.took_over;
+	pha_request_end(req, caller);
+	return changed;
 }
 
 static const char *

@@ -24,7 +24,18 @@ extern void pha_request_end(PhaRequest *req, MemoryContext caller);
 extern bool pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 									const char *only_cluster, const char *only_replica);
 
-/* Run the election, then store what it accepts. */
+/*
+ * Run the steps after decoding: decide, act, reserve, resolve, build, store,
+ * record (see ingest.c).  Stores what the verdicts accept.
+ */
 extern void pha_request_run(PhaRequest *req);
+
+/*
+ * Make replica the leader of cluster, with replay and gap fill, as a write's
+ * takeover would: reason "forced" (set_leader) always, "failover" (the
+ * worker) only if the leader is silent.  True if the leader changed.
+ */
+extern bool pha_ingest_force_leader(const char *cluster, const char *replica,
+									const char *reason);
 
 #endif							/* PHA_INGEST_H */

@@ -16,6 +16,7 @@
 
 #include "datatype/timestamp.h"
 
+#include "stats.h"
 #include "wire/decode.h"
 
 /* A span of sample time, [lo, hi) in ms since the Unix epoch. */
@@ -25,29 +26,47 @@ typedef struct PhaSpan
 	int64		hi;
 } PhaSpan;
 
-/* All series of one (cluster, replica) in a request, and the election's verdict. */
-typedef struct PhaGroup
+/*
+ * All series of one (cluster, replica) in a request.  Three parts, each
+ * written by one step: what grouping found (ha/group.c), the election's
+ * verdict (ha/lease.c), and what the driver did with it (ingest.c).
+ */
+typedef struct PhaGroupIn
 {
 	char	   *cluster;
 	char	   *replica;
 	int64		tmin;			/* sample times of the request's own series, */
 	int64		tmax;			/* future ones excluded */
 	int64		nsamples;
+	int64		future;			/* samples past promscale_ha.max_future */
+} PhaGroupIn;
 
-	/* set by the lease decision */
+typedef struct PhaVerdict
+{
 	bool		decided;
 	bool		is_leader;		/* leads the cluster after this request */
-	bool		took_over;		/* became leader in this request */
+	bool		took_over;		/* became leader now: replay and gap fill */
+	int64		start;			/* took_over: first sample time of its period */
 	PhaSpan    *spans;			/* sample times this replica owns */
 	int			nspans;
-	bool		gap_fill;		/* takeover: also t > newest stored, per series */
-	int64		gap_fill_from;	/* oldest sample time the gap fill looks at */
+	int			beat;			/* its heartbeat entry (ha/lease_state.c) */
+} PhaVerdict;
 
-	/* outcome, for stats and heartbeats */
+typedef struct PhaGroupOut
+{
+	bool		acted;			/* payload buffered, or buffered ones taken */
+	int64		gap_fill_from;	/* took_over: oldest sample time the gap fill sees */
+	int64		replay_max;		/* newest sample time of its replayed payloads */
 	int64		accepted;
 	int64		deduplicated;
-	int64		future;
 	int64		max_stored_t;	/* newest sample time sent to the store */
+} PhaGroupOut;
+
+typedef struct PhaGroup
+{
+	PhaGroupIn	in;
+	PhaVerdict	v;
+	PhaGroupOut out;
 } PhaGroup;
 
 typedef struct PhaSeriesIn
@@ -57,19 +76,6 @@ typedef struct PhaSeriesIn
 	bool		replayed;		/* from the replay buffer, not this payload */
 } PhaSeriesIn;
 
-typedef struct PhaCounts
-{
-	int64		samples_received;
-	int64		samples_written;
-	int64		samples_deduplicated;
-	int32		series_created;
-	int64		samples_already_stored;
-	int64		samples_future_dropped;
-	int64		samples_replayed;
-	int64		exemplars_ignored;
-	int64		histograms_ignored;
-	int64		metadata_ignored;
-} PhaCounts;
 
 typedef struct PhaRequest
 {

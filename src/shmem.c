@@ -16,12 +16,18 @@
  *	  It is held only for copies in and out, never across other locks or I/O.
  *	- The fields that say who leads (leader, lease_start, safe_floor, entry
  *	  existence) change only in a backend that holds the cluster's advisory
- *	  lock in ExclusiveLock mode (lease.c), and are restored from an undo copy
+ *	  lock in ExclusiveLock mode (ha/lease.c), and are restored from an undo copy
  *	  if its transaction aborts.  Every write() holds that advisory lock in at
  *	  least ShareLock mode while it decides, so a decision never rests on
  *	  uncommitted state.
  *	- Heartbeats (last_write, last_sample, lease_until, counters) are applied
  *	  at commit by the backend that wrote the samples.
+ *	- Hints: table_written, table_last_sample, last_prune, buffer_bytes and
+ *	  refreshing_pid are best-effort.  They are changed at once under the
+ *	  LWLock, outside any transaction's undo, and a leader change may
+ *	  overwrite them.  A lost or stale hint costs one extra (or one late)
+ *	  ha_leases refresh or buffer prune, never a wrong decision: nothing that
+ *	  decides who owns a sample reads them.
  *
  *-------------------------------------------------------------------------
  */

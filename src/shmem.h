@@ -15,7 +15,9 @@
 #include "storage/lwlock.h"
 #include "utils/hsearch.h"
 
-#include "ha/group.h"
+
+/* Longest cluster or replica name (bytes), so that they fit shared memory. */
+#define PHA_NAME_LEN 128
 
 /* Clusters are per database: two databases may use the same cluster name. */
 typedef struct PhaClusterKey
@@ -36,6 +38,7 @@ typedef struct PhaClusterState
 	int64		safe_floor;		/* a new period never starts before this */
 	TimestampTz leader_since;
 	TimestampTz last_write;		/* leader's last committed write */
+	/* hints: best-effort, see the protocol in shmem.c */
 	TimestampTz table_written;	/* last write of the ha_leases row */
 	int64		table_last_sample;	/* last_sample_time written there */
 	TimestampTz last_prune;		/* last prune of its replay buffer */
@@ -88,6 +91,10 @@ typedef struct PhaShared
 	TimestampTz worker_last_run;
 	TimestampTz worker_last_error_at;
 	char		worker_last_error[256];
+	char		worker_last_error_sqlstate[6];
+	char		worker_last_error_detail[256];
+	int64		worker_memory_top;	/* bytes TopMemoryContext itself holds */
+	int64		worker_memory_total;	/* bytes of all its memory contexts */
 } PhaShared;
 
 extern PhaShared *pha_shared;

@@ -41,6 +41,10 @@ static bool has_pending = false;
 
 PG_FUNCTION_INFO_V1(pha_stats);
 
+/* Columns of promscale_ha.stats() in this version, and room for them. */
+#define PHA_STATS_COLUMNS 19
+#define PHA_STATS_MAX_COLUMNS 32
+
 static void
 stats_xact_cb(XactEvent event, void *arg)
 {
@@ -115,7 +119,7 @@ pha_stats_leader_change(void)
 }
 
 void
-pha_stats_worker_run(const char *error)
+pha_stats_worker_run(const PhaWorkerRun *run)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
@@ -123,10 +127,16 @@ pha_stats_worker_run(const char *error)
 	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
 	pha_shared->worker_pid = MyProcPid;
 	pha_shared->worker_last_run = now;
-	if (error)
+	pha_shared->worker_memory_top = run->memory_top;
+	pha_shared->worker_memory_total = run->memory_total;
+	if (run->error)
 	{
 		pha_shared->worker_last_error_at = now;
-		strlcpy(pha_shared->worker_last_error, error, sizeof(pha_shared->worker_last_error));
+		strlcpy(pha_shared->worker_last_error, run->error, sizeof(pha_shared->worker_last_error));
+		strlcpy(pha_shared->worker_last_error_sqlstate, run->sqlstate ? run->sqlstate : "",
+				sizeof(pha_shared->worker_last_error_sqlstate));
+		strlcpy(pha_shared->worker_last_error_detail, run->detail ? run->detail : "",
+				sizeof(pha_shared->worker_last_error_detail));
 	}
 	LWLockRelease(pha_shared->lock);
 }
@@ -137,11 +147,15 @@ pha_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
 	PhaCounters *c;
-	Datum		v[15];
-	bool		nulls[15] = {0};
+	Datum		v[PHA_STATS_MAX_COLUMNS];
+	bool		nulls[PHA_STATS_MAX_COLUMNS] = {0};
 	TimestampTz last_run,
 				last_error_at;
 	char		last_error[256];
+	char		last_sqlstate[6];
+	char		last_detail[256];
+	int64		mem_top,
+				mem_total;
 	int			pid;
 
 	pha_shmem_require("promscale_ha.stats()");
@@ -153,6 +167,10 @@ pha_stats(PG_FUNCTION_ARGS)
 	last_run = pha_shared->worker_last_run;
 	last_error_at = pha_shared->worker_last_error_at;
 	strlcpy(last_error, pha_shared->worker_last_error, sizeof(last_error));
+	strlcpy(last_sqlstate, pha_shared->worker_last_error_sqlstate, sizeof(last_sqlstate));
+	strlcpy(last_detail, pha_shared->worker_last_error_detail, sizeof(last_detail));
+	mem_top = pha_shared->worker_memory_top;
+	mem_total = pha_shared->worker_memory_total;
 	LWLockRelease(pha_shared->lock);
 
 	v[0] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_written));
@@ -174,5 +192,22 @@ pha_stats(PG_FUNCTION_ARGS)
 	nulls[13] = (last_error[0] == '\0');
 	v[14] = TimestampTzGetDatum(last_error_at);
 	nulls[14] = (last_error_at == 0);
+	/* added in 0.2.0 */
+	v[15] = CStringGetTextDatum(last_sqlstate);
+	nulls[15] = (last_sqlstate[0] == '\0');
+	v[16] = CStringGetTextDatum(last_detail);
+	nulls[16] = (last_detail[0] == '\0');
+	v[17] = Int64GetDatum(mem_top);
+	nulls[17] = (pid == 0);
+	v[18] = Int64GetDatum(mem_total);
+	nulls[18] = (pid == 0);
+
+	/*
+	 * A database still on an older version's SQL declares fewer columns (the
+	 * library is newer until ALTER EXTENSION UPDATE): give it those.
+	 */
+	if (tupdesc->natts < 15 || tupdesc->natts > PHA_STATS_COLUMNS)
+		elog(ERROR, "promscale_ha.stats() declares %d columns; this library has %d",
+			 tupdesc->natts, PHA_STATS_COLUMNS);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), v, nulls)));
 }

@@ -8,7 +8,22 @@
 #ifndef PHA_STATS_H
 #define PHA_STATS_H
 
-#include "request.h"
+#include "postgres.h"
+
+/* What one write() did, by sample; summed into promscale_ha.stats at commit. */
+typedef struct PhaCounts
+{
+	int64		samples_received;
+	int64		samples_written;
+	int64		samples_deduplicated;
+	int32		series_created;
+	int64		samples_already_stored;
+	int64		samples_future_dropped;
+	int64		samples_replayed;
+	int64		exemplars_ignored;
+	int64		histograms_ignored;
+	int64		metadata_ignored;
+} PhaCounts;
 
 extern void pha_stats_init(void);
 
@@ -17,7 +32,17 @@ extern void pha_stats_samples(const PhaCounts *c);
 extern void pha_stats_request(const char *outcome);
 extern void pha_stats_leader_change(void);
 
-/* The worker's bookkeeping (immediate). */
-extern void pha_stats_worker_run(const char *error);
+/* One cycle of the worker: its failure, if any, and its memory. */
+typedef struct PhaWorkerRun
+{
+	const char *error;			/* "task: message" of the last failed task, or NULL */
+	const char *sqlstate;		/* its SQLSTATE, five characters */
+	const char *detail;			/* its errdetail, or NULL */
+	int64		memory_top;		/* bytes TopMemoryContext itself holds */
+	int64		memory_total;	/* bytes of every memory context */
+} PhaWorkerRun;
+
+/* The worker's bookkeeping after each cycle (immediate, not transactional). */
+extern void pha_stats_worker_run(const PhaWorkerRun *run);
 
 #endif							/* PHA_STATS_H */

@@ -137,16 +137,6 @@ pha_set_leader(PG_FUNCTION_ARGS)
 {
 	char	   *cluster = name_arg(PG_GETARG_TEXT_PP(0), "cluster");
 	char	   *replica = name_arg(PG_GETARG_TEXT_PP(1), "replica");
-	MemoryContext caller = CurrentMemoryContext;
-	PhaRequest *req;
-	int			g;
-	bool		changed;
 
-	req = pha_request_begin(NULL, 0);
-	g = pha_group_find(req, cluster, replica);
-	pha_lease_force(req, g, "forced");
-	pha_request_run(req);
-	changed = req->groups[g].took_over;
-	pha_request_end(req, caller);
-	PG_RETURN_BOOL(changed);
+	PG_RETURN_BOOL(pha_ingest_force_leader(cluster, replica, "forced"));
 }

@@ -7,7 +7,8 @@
 #      they are all present),
 #   2. copies the checkout to a scratch directory owned by the `postgres` user (initdb
 #      refuses root, and the checkout may live where postgres cannot read), builds
-#      there as postgres and installs as root (`make install`),
+#      there as postgres and installs as root (`make install`), and checks the
+#      include layers of src/ (test/lint/layers.py),
 #   3. runs, as postgres, the pg_regress suite (test/sql) and the isolation suite
 #      (test/specs) with `make installcheck`: each starts its own throw-away cluster
 #      (--temp-instance in the Makefile), so no server needs to be running,
@@ -143,6 +144,16 @@ if ! timeout "$T_INSTALL" make -s install PG_CONFIG="$PG_CONFIG"; then
 	echo "make install failed"
 	failed=$((failed + 1))
 	summary_and_exit
+fi
+
+# 2b. The source layout: includes go down the layers, no circle, wire/ and codec/ plain C.
+echo "== layers (test/lint/layers.py)"
+if python3 test/lint/layers.py src; then
+	echo "test layers ... ok"
+	passed=$((passed + 1))
+else
+	echo "test layers ... FAILED"
+	failed=$((failed + 1))
 fi
 
 # 3. The suites, one make each so both run even when the first fails and each keeps its

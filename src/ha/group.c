@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 
 #include "ha/group.h"
+#include "shmem.h"
 #include "wire/scan.h"
 #include "guc.h"
 #include "timeconv.h"
@@ -47,8 +48,8 @@ pha_group_find(PhaRequest *req, const char *cluster, const char *replica)
 
 	for (int i = req->ngroups - 1; i >= 0; i--)
 	{
-		if (strcmp(req->groups[i].cluster, cluster) == 0 &&
-			strcmp(req->groups[i].replica, replica) == 0)
+		if (strcmp(req->groups[i].in.cluster, cluster) == 0 &&
+			strcmp(req->groups[i].in.replica, replica) == 0)
 			return i;
 	}
 	if (req->ngroups == req->maxgroups)
@@ -60,11 +61,11 @@ pha_group_find(PhaRequest *req, const char *cluster, const char *replica)
 	}
 	g = &req->groups[req->ngroups];
 	memset(g, 0, sizeof(PhaGroup));
-	g->cluster = pstrdup(cluster);
-	g->replica = pstrdup(replica);
-	g->tmin = PG_INT64_MAX;
-	g->tmax = PG_INT64_MIN;
-	g->max_stored_t = PG_INT64_MIN;
+	g->in.cluster = pstrdup(cluster);
+	g->in.replica = pstrdup(replica);
+	g->in.tmin = PG_INT64_MAX;
+	g->in.tmax = PG_INT64_MIN;
+	g->out.max_stored_t = PG_INT64_MIN;
 	return req->ngroups++;
 }
 
@@ -147,8 +148,8 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 
 		if (cl != NULL && rl != NULL)
 		{
-			if (last >= 0 && value_is(cl, req->groups[last].cluster) &&
-				value_is(rl, req->groups[last].replica))
+			if (last >= 0 && value_is(cl, req->groups[last].in.cluster) &&
+				value_is(rl, req->groups[last].in.replica))
 				g = last;
 			else
 				g = last = pha_group_find(req, label_cstring(cl, "cluster"),
@@ -180,12 +181,12 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 
 				if (t > req->future_limit_ms)
 				{
-					grp->future++;
+					grp->in.future++;
 					continue;
 				}
-				grp->tmin = Min(grp->tmin, t);
-				grp->tmax = Max(grp->tmax, t);
-				grp->nsamples++;
+				grp->in.tmin = Min(grp->in.tmin, t);
+				grp->in.tmax = Max(grp->in.tmax, t);
+				grp->in.nsamples++;
 			}
 		}
 	}
@@ -222,20 +223,20 @@ pha_group_add_scan(PhaRequest *req, const PhaSeriesScan *s, size_t n)
 		PhaGroup   *g;
 
 		if (last < 0 ||
-			strlen(req->groups[last].cluster) != x->cluster_len ||
-			memcmp(req->groups[last].cluster, x->cluster, x->cluster_len) != 0 ||
-			strlen(req->groups[last].replica) != x->replica_len ||
-			memcmp(req->groups[last].replica, x->replica, x->replica_len) != 0)
+			strlen(req->groups[last].in.cluster) != x->cluster_len ||
+			memcmp(req->groups[last].in.cluster, x->cluster, x->cluster_len) != 0 ||
+			strlen(req->groups[last].in.replica) != x->replica_len ||
+			memcmp(req->groups[last].in.replica, x->replica, x->replica_len) != 0)
 			last = pha_group_find(req, bytes_cstring(x->cluster, x->cluster_len),
 								  bytes_cstring(x->replica, x->replica_len));
 		g = &req->groups[last];
 		if (x->nsamples > 0)
 		{
-			g->tmin = Min(g->tmin, x->tmin);
-			g->tmax = Max(g->tmax, x->tmax);
+			g->in.tmin = Min(g->in.tmin, x->tmin);
+			g->in.tmax = Max(g->in.tmax, x->tmax);
 		}
-		g->nsamples += x->nsamples;
-		g->future += x->nfuture;
+		g->in.nsamples += x->nsamples;
+		g->in.future += x->nfuture;
 		req->counts.samples_received += x->nsamples + x->nfuture;
 	}
 	return true;
@@ -249,10 +250,10 @@ pha_group_reset_counts(PhaRequest *req)
 	{
 		PhaGroup   *g = &req->groups[i];
 
-		g->tmin = PG_INT64_MAX;
-		g->tmax = PG_INT64_MIN;
-		g->nsamples = 0;
-		g->future = 0;
+		g->in.tmin = PG_INT64_MAX;
+		g->in.tmax = PG_INT64_MIN;
+		g->in.nsamples = 0;
+		g->in.future = 0;
 	}
 	memset(&req->counts, 0, sizeof(req->counts));
 }

@@ -10,8 +10,6 @@
 
 #include "request.h"
 
-/* Longest cluster or replica name (bytes), so that they fit shared memory. */
-#define PHA_NAME_LEN 128
 
 /*
  * Add the series of a decoded, validated request to req.  With only_cluster

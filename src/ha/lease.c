@@ -16,10 +16,13 @@
  *	- the replica leads: it owns [lease_start, inf) and its past periods;
  *	- the leader has not written for promscale_ha.failover_timeout (wall
  *	  clock): this replica takes over ('failover').  Its period starts after
- *	  the old leader's newest stored sample; its buffered requests are
- *	  replayed, per series only the samples newer than the newest stored one;
+ *	  the old leader's newest stored sample; the driver (ingest.c) then
+ *	  replays its buffered requests, per series only the samples newer than
+ *	  the newest stored one, and pha_lease_reserve covers them;
  *	- otherwise it follows: only samples in its own past periods are kept,
- *	  and its payload goes to the replay buffer for a future takeover.
+ *	  and the driver puts its payload in the replay buffer for a takeover.
+ * The election only decides: it returns a verdict per group (request.h) and
+ * moves no samples.
  *
  * Why the locks: every write() holds the cluster's advisory lock at least in
  * ShareLock mode until commit, and a leader change needs ExclusiveLock.  So a
@@ -58,11 +61,10 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
-#include "ingest.h"
 #include "ha/lease.h"
 #include "ha/lease_state.h"
-#include "ha/replay.h"
 #include "shmem.h"
+#include "sql.h"
 #include "stats.h"
 #include "timeconv.h"
 
@@ -91,26 +93,6 @@ pha_cluster_lock(const char *cluster, LOCKMODE mode)
 	(void) LockAcquire(&tag, mode, false, false);
 }
 
-/* Run a parameterised statement through a plan kept for the backend's life. */
-void
-pha_run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *values,
-		const char *nulls, int expect)
-{
-	int			rc;
-
-	if (*plan == NULL)
-	{
-		*plan = SPI_prepare(sql, nargs, types);
-		if (*plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(*plan);
-	}
-	rc = SPI_execute_plan(*plan, values, nulls, false, 0);
-	if (rc != expect)
-		elog(ERROR, "\"%s\" failed: %s", sql, SPI_result_code_string(rc));
-}
-
 static int64
 get_ms(int col, bool *isnull)
 {
@@ -129,11 +111,11 @@ add_past_periods(PhaGroup *g, int64 lo, int64 hi)
 
 	if (lo >= hi)
 		return;
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
+	v[0] = CStringGetTextDatum(g->in.cluster);
+	v[1] = CStringGetTextDatum(g->in.replica);
 	v[2] = pha_ms_datum(lo);
 	v[3] = pha_ms_datum(hi);
-	pha_run_sql(&plan, "SELECT lease_start, lease_until FROM promscale_ha.ha_leases_logs"
+	pha_sql_run(&plan, "SELECT lease_start, lease_until FROM promscale_ha.ha_leases_logs"
 			" WHERE cluster_name = $1 AND leader_name = $2"
 			"   AND lease_start < $4 AND lease_until > $3 ORDER BY lease_start",
 			4, types, v, NULL, SPI_OK_SELECT);
@@ -145,8 +127,8 @@ add_past_periods(PhaGroup *g, int64 lo, int64 hi)
 		Datum		u = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2);
 		PhaSpan    *sp;
 
-		g->spans = repalloc(g->spans, (g->nspans + 1) * sizeof(PhaSpan));
-		sp = &g->spans[g->nspans++];
+		g->v.spans = repalloc(g->v.spans, (g->v.nspans + 1) * sizeof(PhaSpan));
+		sp = &g->v.spans[g->v.nspans++];
 		sp->lo = pha_tstz_to_ms(DatumGetTimestampTz(s));
 		sp->hi = Min(pha_tstz_to_ms(DatumGetTimestampTz(u)), hi);
 	}
@@ -163,7 +145,7 @@ pha_load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
 	char	   *leader;
 
 	v[0] = CStringGetTextDatum(cluster);
-	pha_run_sql(&plan, "SELECT leader_name, lease_start, lease_until, leader_since, last_write,"
+	pha_sql_run(&plan, "SELECT leader_name, lease_start, lease_until, leader_since, last_write,"
 			" last_sample_time FROM promscale_ha.ha_leases WHERE cluster_name = $1",
 			1, types, v, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
@@ -187,6 +169,14 @@ pha_load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st)
 	return true;
 }
 
+/*
+ * The reservation written to ha_leases for a leader about to store samples up
+ * to t: t plus one lease_refresh, so the row need not be rewritten for every
+ * request.  This is the crash-safety rule: ha_leases.lease_until is always
+ * ahead of every sample the leader may have stored, so after a crash (shared
+ * memory and its last_sample lost) a successor's period starts at or after
+ * lease_until (safe_floor) and can never overlap what the old leader stored.
+ */
 static int64
 reservation(int64 t)
 {
@@ -209,19 +199,19 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	{
 		bool		isnull;
 
-		pha_run_sql(&count_plan, "SELECT count(*) FROM promscale_ha.ha_leases", 0, NULL, NULL, NULL,
+		pha_sql_run(&count_plan, "SELECT count(*) FROM promscale_ha.ha_leases", 0, NULL, NULL, NULL,
 				SPI_OK_SELECT);
 		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 										&isnull)) >= pha_max_clusters)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many HA clusters: cannot add cluster \"%s\"", g->cluster),
+					 errmsg("too many HA clusters: cannot add cluster \"%s\"", g->in.cluster),
 					 errdetail("promscale_ha.max_clusters is %d.", pha_max_clusters),
 					 errhint("Raise promscale_ha.max_clusters, or remove idle clusters from promscale_ha.ha_leases.")));
 	}
 	memset(st, 0, sizeof(*st));
-	pha_cluster_key(g->cluster, &st->key);
-	strlcpy(st->leader, g->replica, PHA_NAME_LEN);
+	pha_cluster_key(g->in.cluster, &st->key);
+	strlcpy(st->leader, g->in.replica, PHA_NAME_LEN);
 	/* a cluster removed as idle and back again continues its history */
 	{
 		static SPIPlanPtr hist_plan = NULL;
@@ -229,12 +219,12 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 		Datum		hv[1];
 		bool		isnull;
 
-		hv[0] = CStringGetTextDatum(g->cluster);
-		pha_run_sql(&hist_plan, "SELECT max(lease_until) FROM promscale_ha.ha_leases_logs"
+		hv[0] = CStringGetTextDatum(g->in.cluster);
+		pha_sql_run(&hist_plan, "SELECT max(lease_until) FROM promscale_ha.ha_leases_logs"
 					" WHERE cluster_name = $1", 1, htypes, hv, NULL, SPI_OK_SELECT);
 		st->lease_start = get_ms(1, &isnull);
 	}
-	st->lease_until = reservation(Max(g->nsamples > 0 ? g->tmax : pha_tstz_to_ms(req->now),
+	st->lease_until = reservation(Max(g->in.nsamples > 0 ? g->in.tmax : pha_tstz_to_ms(req->now),
 									  st->lease_start));
 	st->last_sample = PG_INT64_MIN;
 	st->table_last_sample = PG_INT64_MIN;
@@ -243,15 +233,15 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	st->leader_changes = 1;
 	pha_stats_leader_change();
 
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
+	v[0] = CStringGetTextDatum(g->in.cluster);
+	v[1] = CStringGetTextDatum(g->in.replica);
 	v[2] = pha_ms_datum(st->lease_start);
 	v[3] = pha_ms_datum(st->lease_until);
 	v[4] = TimestampTzGetDatum(req->now);
-	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.ha_leases (cluster_name, leader_name,"
+	pha_sql_run(&ins_plan, "INSERT INTO promscale_ha.ha_leases (cluster_name, leader_name,"
 			" lease_start, lease_until, leader_since, last_write) VALUES ($1, $2, $3, $4, $5, $5)",
 			5, types, v, NULL, SPI_OK_INSERT);
-	pha_run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
+	pha_sql_run(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
 			" lease_start, lease_until, reason, changed_at)"
 			" VALUES ($1, $2, $3, 'infinity', 'first writer', $5)",
 			5, types, v, NULL, SPI_OK_INSERT);
@@ -260,7 +250,8 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 
 /*
  * g's replica becomes leader of st's cluster: close the old period right
- * after the old leader's newest stored sample, open the new one, replay.
+ * after the old leader's newest stored sample, open the new one.  Replaying
+ * its buffered payloads is the driver's part (the verdict says took_over).
  */
 static void
 take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
@@ -272,48 +263,45 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	Oid			types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		v[6];
 	int64		start;
-	int64		replay_min;
-	int64		replay_max = PG_INT64_MIN;
 
 	start = st->last_sample == PG_INT64_MIN ? PG_INT64_MIN : st->last_sample + 1;
 	start = Max(start, st->safe_floor);
 	start = Max(start, st->lease_start);
 
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
+	v[0] = CStringGetTextDatum(g->in.cluster);
+	v[1] = CStringGetTextDatum(g->in.replica);
 	v[2] = pha_ms_datum(start);
 	v[3] = pha_ms_datum(st->lease_start);
 	v[4] = TimestampTzGetDatum(req->now);
 	v[5] = CStringGetTextDatum(reason);
 	if (start > st->lease_start)
-		pha_run_sql(&close_plan, "UPDATE promscale_ha.ha_leases_logs SET lease_until = $3"
+		pha_sql_run(&close_plan, "UPDATE promscale_ha.ha_leases_logs SET lease_until = $3"
 				" WHERE cluster_name = $1 AND lease_start = $4",
 				4, types, v, NULL, SPI_OK_UPDATE);
 	else						/* the old period stored nothing: it vanishes */
-		pha_run_sql(&drop_plan, "DELETE FROM promscale_ha.ha_leases_logs"
+		pha_sql_run(&drop_plan, "DELETE FROM promscale_ha.ha_leases_logs"
 				" WHERE cluster_name = $1 AND lease_start = $4",
 				4, types, v, NULL, SPI_OK_DELETE);
-	pha_run_sql(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
+	pha_sql_run(&log_plan, "INSERT INTO promscale_ha.ha_leases_logs (cluster_name, leader_name,"
 			" lease_start, lease_until, reason, changed_at)"
 			" VALUES ($1, $2, $3, 'infinity', $6, $5)",
 			6, types, v, NULL, SPI_OK_INSERT);
 
-	replay_min = pha_replay_buffered(req, g, start, &replay_max);
-
-	st->lease_until = reservation(Max(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN, replay_max),
+	/* the replayed samples' reservation, if beyond this, is pha_lease_reserve's */
+	st->lease_until = reservation(Max(g->in.nsamples > 0 ? g->in.tmax : PG_INT64_MIN,
 									  Max(start, pha_tstz_to_ms(req->now))));
 	v[3] = pha_ms_datum(st->lease_until);
-	pha_run_sql(&upd_plan, "UPDATE promscale_ha.ha_leases SET leader_name = $2, lease_start = $3,"
+	pha_sql_run(&upd_plan, "UPDATE promscale_ha.ha_leases SET leader_name = $2, lease_start = $3,"
 			" lease_until = $4, leader_since = $5, last_write = $5, last_sample_time = NULL"
 			" WHERE cluster_name = $1",
 			5, types, v, NULL, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("lease of cluster \"%s\" vanished during a takeover", g->cluster),
+				 errmsg("lease of cluster \"%s\" vanished during a takeover", g->in.cluster),
 				 errhint("Retry the request.")));
 
-	strlcpy(st->leader, g->replica, PHA_NAME_LEN);
+	strlcpy(st->leader, g->in.replica, PHA_NAME_LEN);
 	st->lease_start = start;
 	st->last_sample = start == PG_INT64_MIN ? PG_INT64_MIN : start - 1;
 	st->table_last_sample = PG_INT64_MIN;
@@ -323,26 +311,24 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	pha_write_cluster(st);
 	pha_stats_leader_change();
 
-	g->is_leader = true;
-	g->took_over = true;
-	g->gap_fill = true;
-	g->gap_fill_from = Min(replay_min, g->nsamples > 0 ? g->tmin : PG_INT64_MAX);
-	if (g->gap_fill_from == PG_INT64_MAX)
-		g->gap_fill_from = start;
+	g->v.is_leader = true;
+	g->v.took_over = true;
+	g->v.start = start;
 	ereport(LOG,
 			(errmsg("promscale_ha: replica \"%s\" now leads cluster \"%s\" (%s)",
-					g->replica, g->cluster, reason)));
+					g->in.replica, g->in.cluster, reason)));
 }
 
 /* Leader's progress into ha_leases when its reservation or refresh is due. */
 static void
-maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
+maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, PhaBeat *beat)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		v[5];
 	char		nulls[5] = "     ";
-	bool		needed = g->nsamples > 0 && g->tmax >= st->lease_until;
+	int64		newest = Max(g->in.nsamples > 0 ? g->in.tmax : PG_INT64_MIN, g->out.replay_max);
+	bool		needed = newest != PG_INT64_MIN && newest >= st->lease_until;
 	bool		due = req->now - st->table_written >= (int64) pha_lease_refresh_ms * 1000;
 
 	if (!needed && !due)
@@ -365,16 +351,15 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
 			return;
 		beat->refreshing = true;
 	}
-	beat->new_until = reservation(Max(g->nsamples > 0 ? g->tmax : PG_INT64_MIN,
-									  pha_tstz_to_ms(req->now)));
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
+	beat->new_until = reservation(Max(newest, pha_tstz_to_ms(req->now)));
+	v[0] = CStringGetTextDatum(g->in.cluster);
+	v[1] = CStringGetTextDatum(g->in.replica);
 	v[2] = pha_ms_datum(beat->new_until);
 	v[3] = TimestampTzGetDatum(req->now);
-	v[4] = pha_ms_datum(Max(st->last_sample, g->nsamples > 0 ? g->tmax : PG_INT64_MIN));
+	v[4] = pha_ms_datum(Max(st->last_sample, newest));
 	if (v[4] == pha_ms_datum(PG_INT64_MIN))
 		nulls[4] = 'n';
-	pha_run_sql(&plan, "UPDATE promscale_ha.ha_leases SET lease_until = greatest(lease_until, $3),"
+	pha_sql_run(&plan, "UPDATE promscale_ha.ha_leases SET lease_until = greatest(lease_until, $3),"
 			" last_write = greatest(last_write, $4),"
 			" last_sample_time = greatest(last_sample_time, $5)"
 			" WHERE cluster_name = $1 AND leader_name = $2",
@@ -382,7 +367,7 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, Beat *beat)
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("lease of cluster \"%s\" changed outside promscale_ha", g->cluster),
+				 errmsg("lease of cluster \"%s\" changed outside promscale_ha", g->in.cluster),
 				 errhint("Retry the request; use promscale_ha.set_leader() to change leaders.")));
 	beat->refreshed = true;
 }
@@ -401,46 +386,45 @@ decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
 	bool		found;
 	bool		exclusive;
 	bool		is_leader;
-	Beat	   *beat;
 
-	found = pha_read_cluster(g->cluster, &st);
+	found = pha_read_cluster(g->in.cluster, &st);
 	exclusive = force_reason != NULL || !found ||
-		(strcmp(st.leader, g->replica) != 0 && pha_leader_silent(&st, req->now) && g->nsamples > 0);
-	pha_cluster_lock(g->cluster, exclusive ? ExclusiveLock : ShareLock);
-	found = pha_read_cluster(g->cluster, &st);
-	if (!exclusive && (!found || (strcmp(st.leader, g->replica) != 0 &&
-								  pha_leader_silent(&st, req->now) && g->nsamples > 0)))
+		(strcmp(st.leader, g->in.replica) != 0 && pha_leader_silent(&st, req->now) && g->in.nsamples > 0);
+	pha_cluster_lock(g->in.cluster, exclusive ? ExclusiveLock : ShareLock);
+	found = pha_read_cluster(g->in.cluster, &st);
+	if (!exclusive && (!found || (strcmp(st.leader, g->in.replica) != 0 &&
+								  pha_leader_silent(&st, req->now) && g->in.nsamples > 0)))
 	{
 		/* it changed while we waited: start over in exclusive mode */
 		LOCKTAG		tag;
 
-		cluster_locktag(g->cluster, &tag);
+		cluster_locktag(g->in.cluster, &tag);
 		LockRelease(&tag, ShareLock, false);
-		pha_cluster_lock(g->cluster, ExclusiveLock);
+		pha_cluster_lock(g->in.cluster, ExclusiveLock);
 		exclusive = true;
-		found = pha_read_cluster(g->cluster, &st);
+		found = pha_read_cluster(g->in.cluster, &st);
 	}
 
-	g->spans = MemoryContextAlloc(req->cxt, 4 * sizeof(PhaSpan));
-	g->nspans = 0;
-	beat = pha_new_beat(req, g);
+	g->v.spans = MemoryContextAlloc(req->cxt, 4 * sizeof(PhaSpan));
+	g->v.nspans = 0;
+	g->v.beat = pha_lease_state_new_beat(req, g);
 
-	if (!found && !pha_load_from_table(g->cluster, req->now, &st))
+	if (!found && !pha_load_from_table(g->in.cluster, req->now, &st))
 	{
 		if (force_reason)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("HA cluster \"%s\" does not exist", g->cluster),
+					 errmsg("HA cluster \"%s\" does not exist", g->in.cluster),
 					 errhint("A cluster exists once one of its replicas has written.")));
 		first_writer(req, g, &st);
 	}
 	else if (!found)
 		pha_write_cluster(&st);		/* loaded from the table */
 
-	is_leader = strcmp(st.leader, g->replica) == 0;
+	is_leader = strcmp(st.leader, g->in.replica) == 0;
 	if (!is_leader &&
 		((force_reason && (strcmp(force_reason, "forced") == 0 || pha_leader_silent(&st, req->now))) ||
-		 (exclusive && pha_leader_silent(&st, req->now) && g->nsamples > 0)))
+		 (exclusive && pha_leader_silent(&st, req->now) && g->in.nsamples > 0)))
 	{
 		take_over(req, g, &st, force_reason ? force_reason : "failover");
 		is_leader = true;
@@ -448,34 +432,28 @@ decide_group(PhaRequest *req, PhaGroup *g, const char *force_reason)
 
 	if (is_leader)
 	{
-		g->is_leader = true;
-		g->spans[0].lo = st.lease_start;
-		g->spans[0].hi = PG_INT64_MAX;
-		g->nspans = 1;
-		if (g->nsamples > 0 && g->tmin < st.lease_start)
-			add_past_periods(g, g->tmin, st.lease_start);
-		if (!g->gap_fill)
-			maybe_refresh(req, g, &st, beat);
+		g->v.is_leader = true;
+		g->v.spans[0].lo = st.lease_start;
+		g->v.spans[0].hi = PG_INT64_MAX;
+		g->v.nspans = 1;
+		if (g->in.nsamples > 0 && g->in.tmin < st.lease_start)
+			add_past_periods(g, g->in.tmin, st.lease_start);
 	}
-	else
-	{
-		if (g->nsamples > 0 && g->tmin < st.lease_start)
-			add_past_periods(g, g->tmin, Min(g->tmax + 1, st.lease_start));
-		pha_replay_keep(req, g, &st);
-	}
-	beat->leader = g->is_leader;
-	g->decided = true;
+	else if (g->in.nsamples > 0 && g->in.tmin < st.lease_start)
+		add_past_periods(g, g->in.tmin, Min(g->in.tmax + 1, st.lease_start));
+	pha_lease_state_beat(g->v.beat)->leader = g->v.is_leader;
+	g->v.decided = true;
 }
 
 void
 pha_lease_decide(PhaRequest *req)
 {
 	pha_shmem_require("HA de-duplication (a series with both HA labels)");
-	pha_lease_check_relid();
+	pha_lease_state_check_relid();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	for (int g = 0; g < req->ngroups; g++)
-		if (!req->groups[g].decided)
+		if (!req->groups[g].v.decided)
 			decide_group(req, &req->groups[g], NULL);
 	SPI_finish();
 }
@@ -484,10 +462,26 @@ void
 pha_lease_force(PhaRequest *req, int group, const char *reason)
 {
 	pha_shmem_require("promscale_ha.set_leader()");
-	pha_lease_check_relid();
+	pha_lease_state_check_relid();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	decide_group(req, &req->groups[group], reason);
 	SPI_finish();
 }
 
+void
+pha_lease_reserve(PhaRequest *req)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < req->ngroups; i++)
+	{
+		PhaGroup   *g = &req->groups[i];
+		PhaClusterState st;
+
+		/* the cluster's advisory lock, taken by the decision, is held until commit */
+		if (g->v.decided && g->v.is_leader && pha_read_cluster(g->in.cluster, &st))
+			maybe_refresh(req, g, &st, pha_lease_state_beat(g->v.beat));
+	}
+	SPI_finish();
+}

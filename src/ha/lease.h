@@ -8,32 +8,36 @@
 #ifndef PHA_LEASE_H
 #define PHA_LEASE_H
 
-#include "executor/spi.h"
 #include "storage/lockdefs.h"
 
 #include "request.h"
 #include "shmem.h"
-#include "ha/lease_state.h"
 
 /*
- * Decide every HA group of req: which sample times its replica owns, whether
- * it takes over (then its buffered requests are added to req for replay), or
- * buffer its payload as a follower's.
+ * Decide every undecided HA group of req under its cluster's advisory lock,
+ * held until commit: the verdict (request.h) says which sample times the
+ * replica owns and whether it leads or took over now.  Writes ha_leases and
+ * ha_leases_logs; moves no samples.
  */
 extern void pha_lease_decide(PhaRequest *req);
 
 /*
- * Make group's replica the leader now, with replay: reason "forced"
- * (set_leader) always, "failover" (the worker) only if the leader is silent.
+ * Decide group as an operator's or the worker's change of leader: reason
+ * "forced" (set_leader) always takes over, "failover" (the worker) only if
+ * the leader is silent.  ERROR if the cluster does not exist.
  */
 extern void pha_lease_force(PhaRequest *req, int group, const char *reason);
 
+/*
+ * After the driver has acted on the verdicts (replayed payloads included):
+ * extend each leader's reservation (lease_until) over every sample it is
+ * about to store, and write its heartbeat to ha_leases when one is due.
+ */
+extern void pha_lease_reserve(PhaRequest *req);
 
-/* Building blocks shared with lease_maint.c (the worker's lease duties). */
+/* Building blocks shared with worker/lease_maint.c (the worker's lease duties). */
 extern bool pha_load_from_table(const char *cluster, TimestampTz now, PhaClusterState *st);
 extern bool pha_leader_silent(const PhaClusterState *st, TimestampTz now);
 extern void pha_cluster_lock(const char *cluster, LOCKMODE mode);
-extern void pha_run_sql(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
-						Datum *values, const char *nulls, int expect);
 
 #endif							/* PHA_LEASE_H */

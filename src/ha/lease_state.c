@@ -38,7 +38,7 @@ typedef struct UndoEntry
 static UndoEntry *undo = NULL;
 static int	nundo = 0,
 			maxundo = 0;
-static Beat *beats = NULL;
+static PhaBeat *beats = NULL;
 static int	nbeats = 0,
 			maxbeats = 0;
 
@@ -63,7 +63,7 @@ static Oid	cur_leases_relid = InvalidOid;
 
 /* Look up ha_leases; shared entries loaded from a dropped one are ignored. */
 Oid
-pha_lease_check_relid(void)
+pha_lease_state_check_relid(void)
 {
 	Oid			nsp = get_namespace_oid("promscale_ha", true);
 
@@ -194,7 +194,7 @@ apply_beats(bool commit, SubTransactionId from)
 	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < nbeats; i++)
 	{
-		Beat	   *b = &beats[i];
+		PhaBeat	   *b = &beats[i];
 		PhaClusterState *c;
 		PhaReplicaState *r;
 		PhaClusterKey ckey;
@@ -283,47 +283,52 @@ lease_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
 }
 
 void
-pha_lease_init(void)
+pha_lease_state_init(void)
 {
 	RegisterXactCallback(lease_xact_cb, NULL);
 	RegisterSubXactCallback(lease_subxact_cb, NULL);
 }
 
-Beat *
-pha_new_beat(PhaRequest *req, PhaGroup *g)
+int
+pha_lease_state_new_beat(PhaRequest *req, PhaGroup *g)
 {
-	Beat	   *b;
+	PhaBeat    *b;
 
 	if (nbeats == maxbeats)
-		beats = grow(beats, &maxbeats, sizeof(Beat));
-	b = &beats[nbeats++];
-	memset(b, 0, sizeof(Beat));
-	pha_replica_key(g->cluster, g->replica, &b->key);
+		beats = grow(beats, &maxbeats, sizeof(PhaBeat));
+	b = &beats[nbeats];
+	memset(b, 0, sizeof(PhaBeat));
+	pha_replica_key(g->in.cluster, g->in.replica, &b->key);
 	b->max_t = PG_INT64_MIN;
 	b->sent_max = PG_INT64_MIN;
 	b->new_until = PG_INT64_MIN;
 	b->now = req->now;
 	b->subid = GetCurrentSubTransactionId();
-	return b;
+	return nbeats++;
+}
+
+PhaBeat *
+pha_lease_state_beat(int i)
+{
+	Assert(i >= 0 && i < nbeats);
+	return &beats[i];
 }
 
 void
-pha_lease_record(PhaRequest *req)
+pha_lease_state_record(PhaRequest *req)
 {
-	/* the beats were queued in decide order, one per group */
-	int			first = nbeats - req->ngroups;
-
-	if (first < 0)
-		return;
 	for (int i = 0; i < req->ngroups; i++)
 	{
 		PhaGroup   *g = &req->groups[i];
-		Beat	   *b = &beats[first + i];
+		PhaBeat    *b;
 
-		b->max_t = g->max_stored_t;
-		b->sent_max = g->nsamples > 0 ? g->tmax : PG_INT64_MIN;
-		b->accepted = g->accepted;
-		b->deduplicated = g->deduplicated;
-		b->future = g->future;
+		if (!g->v.decided)
+			continue;
+		b = pha_lease_state_beat(g->v.beat);
+		b->max_t = g->out.max_stored_t;
+		b->sent_max = g->in.nsamples > 0 ? g->in.tmax : PG_INT64_MIN;
+		b->accepted = g->out.accepted;
+		b->deduplicated = g->out.deduplicated;
+		b->future = g->in.future;
 	}
 }

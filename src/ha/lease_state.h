@@ -13,7 +13,7 @@
 #include "shmem.h"
 
 /* Heartbeat and counters of one group, applied to shared memory at commit. */
-typedef struct Beat
+typedef struct PhaBeat
 {
 	PhaReplicaKey key;
 	bool		leader;
@@ -27,12 +27,12 @@ typedef struct Beat
 	int64		future;
 	TimestampTz now;
 	SubTransactionId subid;
-} Beat;
+} PhaBeat;
 
-extern void pha_lease_init(void);
+extern void pha_lease_state_init(void);
 
 /* The current promscale_ha.ha_leases; errors when the extension is missing. */
-extern Oid	pha_lease_check_relid(void);
+extern Oid	pha_lease_state_check_relid(void);
 
 /* This database's entry for cluster, unless loaded from a dropped ha_leases. */
 extern bool pha_read_cluster(const char *cluster, PhaClusterState *out);
@@ -41,10 +41,16 @@ extern bool pha_read_cluster(const char *cluster, PhaClusterState *out);
 extern void pha_write_cluster(PhaClusterState *st);
 extern void pha_remove_cluster(const char *cluster);
 
-/* A heartbeat for group g of req, applied at commit. */
-extern Beat *pha_new_beat(PhaRequest *req, PhaGroup *g);
+/*
+ * Queue a heartbeat for group g of req, applied at commit (dropped at abort);
+ * returns its index, which the group keeps (g->v.beat).
+ */
+extern int	pha_lease_state_new_beat(PhaRequest *req, PhaGroup *g);
+
+/* The queued heartbeat with that index, valid until the transaction ends. */
+extern PhaBeat *pha_lease_state_beat(int i);
 
 /* After the samples are stored: fill this request's heartbeats. */
-extern void pha_lease_record(PhaRequest *req);
+extern void pha_lease_state_record(PhaRequest *req);
 
 #endif							/* PHA_LEASE_STATE_H */

@@ -2,18 +2,18 @@
  *
  * replay.c
  *	  The replay buffer: followers' requests kept, raw, in the unlogged table
- *	  promscale_ha.replay_buffer, and replayed when their replica takes over.
+ *	  promscale_ha.replay_buffer, and handed back when their replica takes
+ *	  over.  It stores and returns bytes; decoding them is the driver's part.
  *
  * A follower's write inserts its payload (one row per request and group) and
  * prunes the cluster's rows by age (twice the failover timeout plus a minute)
  * at most once a second, and by size (promscale_ha.replay_buffer_size) as
  * soon as the cluster's buffer passes it.  A takeover deletes the new
- * leader's rows and decodes those of the last failover timeout before the new
- * period into the request that took over (ingest.c), where the gap fill
- * keeps, per series, only the samples newer than the newest stored one.  A buffered
- * payload that no longer decodes (limits lowered since) is skipped with a
- * WARNING.  Both run under the cluster's advisory lock (lease.c), so a
- * takeover sees every follower insert that started before it.
+ * leader's rows and gets back those that reach the last failover timeout
+ * before its new period; the driver (ingest.c) decodes them into the request,
+ * where the gap fill keeps, per series, only the samples newer than the
+ * newest stored one.  Both run under the cluster's advisory lock (ha/lease.c),
+ * so a takeover sees every follower insert that started before it.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,59 +26,56 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
-#include "ingest.h"
-#include "ha/lease.h"
+#include "sql.h"
 #include "ha/replay.h"
+#include "shmem.h"
 #include "timeconv.h"
 
-/* Append the replica's buffered requests to req; returns their oldest sample time. */
-int64
-pha_replay_buffered(PhaRequest *req, PhaGroup *g, int64 start, int64 *max_t)
+/* Delete the replica's buffered payloads; return those reaching oldest or later. */
+PhaBuffered *
+pha_replay_take(const char *cluster, const char *replica, int64 oldest, int *n)
 {
-	/* a period's gap is at most a failover timeout wide: older payloads are not decoded */
-	int64		oldest = start == PG_INT64_MIN ? PG_INT64_MIN : start - pha_failover_timeout_ms;
-	static SPIPlanPtr sel_plan = NULL;
+	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		v[2];
-	int64		min_t = PG_INT64_MAX;
-	uint64		n;
+	PhaBuffered *out;
 	SPITupleTable *tt;
 
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
-	pha_run_sql(&sel_plan, "DELETE FROM promscale_ha.replay_buffer"
-			" WHERE cluster_name = $1 AND replica_name = $2"
-			" RETURNING received_at, min_time, max_time, payload",
-			2, types, v, NULL, SPI_OK_DELETE_RETURNING);
-	n = SPI_processed;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	v[0] = CStringGetTextDatum(cluster);
+	v[1] = CStringGetTextDatum(replica);
+	pha_sql_run(&plan, "DELETE FROM promscale_ha.replay_buffer"
+				" WHERE cluster_name = $1 AND replica_name = $2"
+				" RETURNING min_time, max_time, payload",
+				2, types, v, NULL, SPI_OK_DELETE_RETURNING);
 	tt = SPI_tuptable;
-	for (uint64 r = 0; r < n; r++)
+	out = SPI_palloc(Max(SPI_processed, 1) * sizeof(PhaBuffered));
+	*n = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
+		PhaBuffered *b = &out[*n];
 		bytea	   *p;
-		int64		lo = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull)));
-		int64		hi = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull)));
-		MemoryContext spi;
 
-		if (hi < oldest)
+		b->min_t = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull)));
+		b->max_t = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull)));
+		if (b->max_t < oldest)
 			continue;
-		spi = MemoryContextSwitchTo(req->cxt);
-		p = DatumGetByteaPCopy(SPI_getbinval(tt->vals[r], tt->tupdesc, 4, &isnull));
-		if (pha_request_add_payload(req, (const uint8 *) VARDATA(p), VARSIZE(p) - VARHDRSZ,
-									g->cluster, g->replica))
-		{
-			min_t = Min(min_t, Max(lo, oldest));
-			*max_t = Max(*max_t, hi);
-		}
-		pfree(p);
-		MemoryContextSwitchTo(spi);
+		p = DatumGetByteaPP(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull));
+		b->len = VARSIZE_ANY_EXHDR(p);
+		b->payload = SPI_palloc(Max(b->len, 1));
+		memcpy(b->payload, VARDATA_ANY(p), b->len);
+		(*n)++;
 	}
-	return min_t;
+	SPI_finish();
+	return out;
 }
 
 /* Keep a follower's payload for a later takeover; prune the cluster's buffer. */
 void
-pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
+pha_replay_keep(const char *cluster, const char *replica, TimestampTz now,
+				int64 tmin, int64 tmax, const uint8 *payload, size_t len)
 {
 	static SPIPlanPtr ins_plan = NULL;
 	static SPIPlanPtr prune_plan = NULL;
@@ -87,19 +84,23 @@ pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	bytea	   *p;
 	bool		prune = false;
 	PhaClusterState *e;
+	PhaClusterKey key;
 
-	if (pha_replay_buffer_kb == 0 || g->nsamples == 0 || req->payload == NULL)
+	if (pha_replay_buffer_kb == 0)
 		return;
-	p = palloc(VARHDRSZ + req->payload_len);
-	SET_VARSIZE(p, VARHDRSZ + req->payload_len);
-	memcpy(VARDATA(p), req->payload, req->payload_len);
-	v[0] = CStringGetTextDatum(g->cluster);
-	v[1] = CStringGetTextDatum(g->replica);
-	v[2] = TimestampTzGetDatum(req->now);
-	v[3] = pha_ms_datum(g->tmin);
-	v[4] = pha_ms_datum(g->tmax);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pha_cluster_key(cluster, &key);
+	p = palloc(VARHDRSZ + len);
+	SET_VARSIZE(p, VARHDRSZ + len);
+	memcpy(VARDATA(p), payload, len);
+	v[0] = CStringGetTextDatum(cluster);
+	v[1] = CStringGetTextDatum(replica);
+	v[2] = TimestampTzGetDatum(now);
+	v[3] = pha_ms_datum(tmin);
+	v[4] = pha_ms_datum(tmax);
 	v[5] = PointerGetDatum(p);
-	pha_run_sql(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
+	pha_sql_run(&ins_plan, "INSERT INTO promscale_ha.replay_buffer"
 			" (cluster_name, replica_name, received_at, min_time, max_time, payload)"
 			" VALUES ($1, $2, $3, $4, $5, $6)", 6, types, v, NULL, SPI_OK_INSERT);
 
@@ -109,14 +110,14 @@ pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	 * memory is approximate; each prune sets it to the true remainder).
 	 */
 	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-	e = hash_search(pha_clusters, &st->key, HASH_FIND, NULL);
+	e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
 	if (e)
 	{
-		e->buffer_bytes += (int64) req->payload_len;
-		if (req->now - e->last_prune >= USECS_PER_SEC ||
+		e->buffer_bytes += (int64) len;
+		if (now - e->last_prune >= USECS_PER_SEC ||
 			e->buffer_bytes > (int64) pha_replay_buffer_kb * 1024)
 		{
-			e->last_prune = req->now;
+			e->last_prune = now;
 			prune = true;
 		}
 	}
@@ -129,9 +130,9 @@ pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 		int64		remaining;
 
 		pv[0] = v[0];
-		pv[1] = TimestampTzGetDatum(req->now - pha_replay_keep_us());
+		pv[1] = TimestampTzGetDatum(now - pha_replay_keep_us());
 		pv[2] = Int64GetDatum((int64) pha_replay_buffer_kb * 1024);
-		pha_run_sql(&prune_plan, "WITH x AS ("
+		pha_sql_run(&prune_plan, "WITH x AS ("
 					"   SELECT ctid AS id, received_at,"
 					"          sum(octet_length(payload)) OVER (ORDER BY received_at DESC) AS total"
 					"   FROM promscale_ha.replay_buffer WHERE cluster_name = $1),"
@@ -143,9 +144,10 @@ pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 		remaining = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 												&isnull));
 		LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
-		e = hash_search(pha_clusters, &st->key, HASH_FIND, NULL);
+		e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
 		if (e)
 			e->buffer_bytes = remaining;
 		LWLockRelease(pha_shared->lock);
 	}
+	SPI_finish();
 }

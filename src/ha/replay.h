@@ -1,23 +1,41 @@
 /*-------------------------------------------------------------------------
  *
  * replay.h
- *	  The replay buffer: followers' requests kept for a takeover's gap fill.
+ *	  The replay buffer: followers' raw payloads kept for a takeover.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef PHA_REPLAY_H
 #define PHA_REPLAY_H
 
-#include "request.h"
-#include "shmem.h"
+#include "postgres.h"
 
-/* Keep a follower's payload (the caller holds the cluster's advisory lock). */
-extern void pha_replay_keep(PhaRequest *req, PhaGroup *g, PhaClusterState *st);
+#include "datatype/timestamp.h"
+
+/* One buffered payload as it was received, and its sample time range (ms). */
+typedef struct PhaBuffered
+{
+	uint8	   *payload;
+	size_t		len;
+	int64		min_t;
+	int64		max_t;
+} PhaBuffered;
 
 /*
- * At a takeover: take the new leader's buffered payloads out of the buffer and
- * add their series to req; returns their oldest sample time, *max_t the newest.
+ * Keep a follower's payload, whose samples span [tmin, tmax]; prune the
+ * cluster's buffer by age and size.  The caller holds the cluster's advisory
+ * lock (the election took it).  No-op when promscale_ha.replay_buffer_size is 0.
  */
-extern int64 pha_replay_buffered(PhaRequest *req, PhaGroup *g, int64 start, int64 *max_t);
+extern void pha_replay_keep(const char *cluster, const char *replica, TimestampTz now,
+							int64 tmin, int64 tmax, const uint8 *payload, size_t len);
+
+/*
+ * At a takeover: delete every buffered payload of the replica and return, in
+ * the caller's memory context, those whose samples reach oldest or later
+ * (*n of them).  The caller holds the cluster's advisory lock in
+ * ExclusiveLock mode.
+ */
+extern PhaBuffered *pha_replay_take(const char *cluster, const char *replica, int64 oldest,
+									int *n);
 
 #endif							/* PHA_REPLAY_H */

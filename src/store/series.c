@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
+#include "sql.h"
 #include "store/series.h"
 
 typedef struct SeriesKey
@@ -259,18 +260,6 @@ metric_name_text(Prometheus__TimeSeries *ts)
 	return NULL;				/* keep compiler quiet */
 }
 
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 static Datum
 hash_datum(const SeriesKey *key)
 {
@@ -334,7 +323,7 @@ select_existing(SeriesKey *keys, int *miss, int nmiss)
 	{
 		Oid			types[1] = {BYTEAARRAYOID};
 
-		select_plan = keep_plan("SELECT id, labels_hash FROM promscale_ha.series"
+		select_plan = pha_sql_prepare("SELECT id, labels_hash FROM promscale_ha.series"
 								" WHERE labels_hash = ANY($1)", 1, types);
 	}
 	rc = SPI_execute_plan(select_plan, &arg, NULL, false, 0);
@@ -371,7 +360,7 @@ insert_missing(Prometheus__TimeSeries **ts, SeriesKey *keys, int *miss, int nmis
 	{
 		Oid			types[3] = {TEXTARRAYOID, JSONBARRAYOID, BYTEAARRAYOID};
 
-		insert_plan = keep_plan("INSERT INTO promscale_ha.series (metric_name, labels, labels_hash)"
+		insert_plan = pha_sql_prepare("INSERT INTO promscale_ha.series (metric_name, labels, labels_hash)"
 								" SELECT * FROM unnest($1, $2, $3)"
 								" ON CONFLICT (labels_hash) DO NOTHING"
 								" RETURNING id, labels_hash", 3, types);

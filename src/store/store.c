@@ -46,6 +46,7 @@
 
 #include "store/partition.h"
 #include "store/store.h"
+#include "sql.h"
 #include "timeconv.h"
 
 static SPIPlanPtr insert_plan = NULL;
@@ -301,7 +302,6 @@ insert_on_conflict(PhaRows *rows)
 	Datum	   *times;
 	Datum	   *values;
 	Datum		args[3];
-	int			rc;
 	int64		stored;
 
 	/* int8 and float8 are pass-by-value: the Datum arrays are the data */
@@ -320,20 +320,13 @@ insert_on_conflict(PhaRows *rows)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (insert_plan == NULL)
 	{
 		Oid			types[3] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
 
-		insert_plan = SPI_prepare("INSERT INTO promscale_ha.samples (series_id, time, value)"
-								  " SELECT * FROM unnest($1, $2, $3)"
-								  " ON CONFLICT DO NOTHING", 3, types);
-		if (insert_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(insert_plan);
+		pha_sql_run(&insert_plan, "INSERT INTO promscale_ha.samples (series_id, time, value)"
+					" SELECT * FROM unnest($1, $2, $3)"
+					" ON CONFLICT DO NOTHING", 3, types, args, NULL, SPI_OK_INSERT);
 	}
-	rc = SPI_execute_plan(insert_plan, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "samples insert failed: %s", SPI_result_code_string(rc));
 	stored = (int64) SPI_processed;
 	SPI_finish();
 	return stored;
@@ -347,7 +340,6 @@ pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms)
 	Datum	   *d = palloc(Max(n, 1) * sizeof(Datum));
 	int			m = 0;
 	Datum		args[2];
-	int			rc;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -364,21 +356,15 @@ pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms)
 	args[1] = pha_ms_datum(from_ms);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (newest_plan == NULL)
 	{
 		Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
 
 		/* one index probe per series, on the partitions from $2 on only */
-		newest_plan = SPI_prepare("SELECT s.ord::int4, (SELECT max(time) FROM promscale_ha.samples"
-								  "   WHERE series_id = s.id AND time >= $2)"
-								  " FROM unnest($1) WITH ORDINALITY AS s(id, ord)", 2, types);
-		if (newest_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(newest_plan);
+		pha_sql_run(&newest_plan, "SELECT s.ord::int4, (SELECT max(time) FROM promscale_ha.samples"
+					"   WHERE series_id = s.id AND time >= $2)"
+					" FROM unnest($1) WITH ORDINALITY AS s(id, ord)", 2, types, args, NULL,
+					SPI_OK_SELECT);
 	}
-	rc = SPI_execute_plan(newest_plan, args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "newest-sample lookup failed: %s", SPI_result_code_string(rc));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;

@@ -32,23 +32,12 @@
 #include "store/partition.h"
 #include "store/store.h"
 #include "timeconv.h"
-#include "worker/worker.h"
-
-static void
-begin_xact(const char *what)
-{
-	pha_worker_begin_xact(what);
-}
-
-static void
-end_xact(void)
-{
-	pha_worker_end_xact();
-}
+#include "sql.h"
 
 int64
 pha_hk_prune_replay_buffer(TimestampTz now)
 {
+	MemoryContext caller;
 	Oid			types[2] = {TIMESTAMPTZOID, INT8OID};
 	Datum		v[2];
 	int			rc;
@@ -56,7 +45,7 @@ pha_hk_prune_replay_buffer(TimestampTz now)
 
 	v[0] = TimestampTzGetDatum(now - pha_replay_keep_us());
 	v[1] = Int64GetDatum((int64) pha_replay_buffer_kb * 1024);
-	begin_xact("promscale_ha: prune the replay buffer");
+	caller = pha_xact_begin("promscale_ha: prune the replay buffer");
 	rc = SPI_execute_with_args("DELETE FROM promscale_ha.replay_buffer b USING ("
 							   "   SELECT ctid AS id, received_at,"
 							   "          sum(octet_length(payload)) OVER (PARTITION BY cluster_name"
@@ -67,13 +56,14 @@ pha_hk_prune_replay_buffer(TimestampTz now)
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "replay buffer prune failed: %s", SPI_result_code_string(rc));
 	n = (int64) SPI_processed;
-	end_xact();
+	pha_xact_end(caller);
 	return n;
 }
 
 int64
 pha_hk_trim_lease_logs(TimestampTz now)
 {
+	MemoryContext caller;
 	Oid			types[1] = {TIMESTAMPTZOID};
 	Datum		v[1];
 	int			rc;
@@ -82,33 +72,35 @@ pha_hk_trim_lease_logs(TimestampTz now)
 	if (pha_lease_log_retention_s == 0)
 		return 0;
 	v[0] = TimestampTzGetDatum(now - (int64) pha_lease_log_retention_s * USECS_PER_SEC);
-	begin_xact("promscale_ha: trim the lease log");
+	caller = pha_xact_begin("promscale_ha: trim the lease log");
 	rc = SPI_execute_with_args("DELETE FROM promscale_ha.ha_leases_logs"
 							   " WHERE lease_until <> 'infinity' AND lease_until < $1",
 							   1, types, v, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "lease log trim failed: %s", SPI_result_code_string(rc));
 	n = (int64) SPI_processed;
-	end_xact();
+	pha_xact_end(caller);
 	return n;
 }
 
 int
 pha_hk_partitions_ahead(TimestampTz now)
 {
+	MemoryContext caller;
 	int64		times[2];
 
 	times[0] = pha_tstz_to_ms(now);
 	times[1] = times[0] + (int64) pha_partition_interval_s * 1000;
-	begin_xact("promscale_ha: create partitions ahead");
+	caller = pha_xact_begin("promscale_ha: create partitions ahead");
 	pha_partitions_ensure(pha_samples_relid(), times, 2);
-	end_xact();
+	pha_xact_end(caller);
 	return 2;
 }
 
 int
 pha_hk_drop_old_partitions(TimestampTz now)
 {
+	MemoryContext caller;
 	Relation	rel;
 	PartitionDesc pd;
 	PartitionBoundInfo bi;
@@ -119,7 +111,7 @@ pha_hk_drop_old_partitions(TimestampTz now)
 	if (pha_retention_s == 0)
 		return 0;
 	cutoff = now - (int64) pha_retention_s * USECS_PER_SEC;
-	begin_xact("promscale_ha: drop old partitions");
+	caller = pha_xact_begin("promscale_ha: drop old partitions");
 	rel = table_open(pha_samples_relid(), AccessShareLock);
 	pd = RelationGetPartitionDesc(rel, true);
 	bi = pd->boundinfo;
@@ -149,6 +141,6 @@ pha_hk_drop_old_partitions(TimestampTz now)
 			elog(ERROR, "\"%s\" failed", sql);
 		ereport(LOG, (errmsg("promscale_ha: dropped partition %s (promscale_ha.retention)", name)));
 	}
-	end_xact();
+	pha_xact_end(caller);
 	return list_length(old);
 }

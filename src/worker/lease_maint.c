@@ -26,26 +26,23 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "ha/group.h"
 #include "guc.h"
 #include "ingest.h"
 #include "ha/lease.h"
+#include "ha/lease_state.h"
 #include "worker/lease_maint.h"
 #include "shmem.h"
 #include "timeconv.h"
-#include "worker/worker.h"
+#include "sql.h"
 
-static void
+/* A transaction of the lease duties; ERROR if the extension went away. */
+static MemoryContext
 begin_xact(const char *what)
 {
-	pha_worker_begin_xact(what);
-	(void) pha_lease_check_relid();
-}
+	MemoryContext caller = pha_xact_begin(what);
 
-static void
-end_xact(void)
-{
-	pha_worker_end_xact();
+	(void) pha_lease_state_check_relid();
+	return caller;
 }
 
 /* Names of this database's clusters in shared memory (palloc'd). */
@@ -69,23 +66,22 @@ shm_clusters(void)
 static List *
 query_names(const char *what, const char *sql, int nargs, Oid *types, Datum *values)
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext caller = begin_xact(what);
 	List	   *names = NIL;
 	int			rc;
 
-	begin_xact(what);
 	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "\"%s\" failed: %s", sql, SPI_result_code_string(rc));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-		MemoryContext old = MemoryContextSwitchTo(cxt);
+		MemoryContext old = MemoryContextSwitchTo(caller);
 
 		names = lappend(names, pstrdup(v));
 		MemoryContextSwitchTo(old);
 	}
-	end_xact();
+	pha_xact_end(caller);
 	return names;
 }
 
@@ -102,9 +98,10 @@ pha_maint_load_leases(void)
 	{
 		const char *name = lfirst(lc);
 		PhaClusterState st;
+		MemoryContext caller;
 
 		CHECK_FOR_INTERRUPTS();
-		begin_xact("promscale_ha: load a lease");
+		caller = begin_xact("promscale_ha: load a lease");
 		pha_cluster_lock(name, ExclusiveLock);
 		if (!pha_read_cluster(name, &st) &&
 			pha_load_from_table(name, GetCurrentTimestamp(), &st))
@@ -112,7 +109,7 @@ pha_maint_load_leases(void)
 			pha_write_cluster(&st);
 			n++;
 		}
-		end_xact();
+		pha_xact_end(caller);
 	}
 	return n;
 }
@@ -134,13 +131,14 @@ pha_maint_flush_heartbeats(TimestampTz now)
 		char		nulls[4] = "    ";
 		PhaClusterKey key;
 		PhaClusterState *e;
+		MemoryContext caller;
 
 		if (!pha_read_cluster(name, &st) ||
 			(st.last_write <= st.table_written &&
 			 (st.last_sample < st.lease_start || st.last_sample <= st.table_last_sample)) ||
 			now - st.table_written < (int64) pha_lease_refresh_ms * 1000)
 			continue;
-		begin_xact("promscale_ha: heartbeat");
+		caller = begin_xact("promscale_ha: heartbeat");
 		pha_cluster_lock(name, ShareLock);
 		if (pha_read_cluster(name, &st))
 		{
@@ -150,14 +148,14 @@ pha_maint_flush_heartbeats(TimestampTz now)
 			v[3] = pha_ms_datum(st.last_sample);
 			if (st.last_sample < st.lease_start || st.last_sample == PG_INT64_MIN)
 				nulls[3] = 'n';
-			pha_run_sql(&plan, "UPDATE promscale_ha.ha_leases"
+			pha_sql_run(&plan, "UPDATE promscale_ha.ha_leases"
 						" SET last_write = greatest(last_write, $3),"
 						"     last_sample_time = greatest(last_sample_time, $4)"
 						" WHERE cluster_name = $1 AND leader_name = $2",
 						4, types, v, nulls, SPI_OK_UPDATE);
 			n += (int) SPI_processed;
 		}
-		end_xact();
+		pha_xact_end(caller);
 
 		/* only a timing hint: losing it to a race costs one extra refresh */
 		pha_cluster_key(name, &key);
@@ -217,21 +215,14 @@ pha_maint_failover_silent(TimestampTz now)
 		const char *name = lfirst(lc);
 		PhaClusterState st;
 		char		candidate[PHA_NAME_LEN];
-		MemoryContext cxt = CurrentMemoryContext;
-		PhaRequest *req;
-		int			g;
+		MemoryContext caller;
 
 		if (!pha_read_cluster(name, &st) || !pha_leader_silent(&st, now) ||
 			!best_candidate(&st, now, candidate))
 			continue;
-		begin_xact("promscale_ha: failover");
-		req = pha_request_begin(NULL, 0);
-		g = pha_group_find(req, name, candidate);
-		pha_lease_force(req, g, "failover");
-		pha_request_run(req);
-		n += req->groups[g].took_over ? 1 : 0;
-		pha_request_end(req, cxt);
-		end_xact();
+		caller = begin_xact("promscale_ha: failover");
+		n += pha_ingest_force_leader(name, candidate, "failover") ? 1 : 0;
+		pha_xact_end(caller);
 	}
 	return n;
 }
@@ -260,27 +251,28 @@ pha_maint_remove_idle(TimestampTz now)
 		Oid			ntypes[1] = {TEXTOID};
 		Datum		nv[1];
 		bool		live;
+		MemoryContext caller;
 
-		begin_xact("promscale_ha: remove an idle cluster");
+		caller = begin_xact("promscale_ha: remove an idle cluster");
 		pha_cluster_lock(name, ExclusiveLock);
 		live = pha_read_cluster(name, &st);
 		/* the table lags the shared heartbeats: trust the newer */
 		if (!live || now - st.last_write >= (int64) pha_cluster_idle_timeout_s * USECS_PER_SEC)
 		{
 			nv[0] = CStringGetTextDatum(name);
-			pha_run_sql(&close_plan, "UPDATE promscale_ha.ha_leases_logs g"
+			pha_sql_run(&close_plan, "UPDATE promscale_ha.ha_leases_logs g"
 						" SET lease_until = l.lease_until FROM promscale_ha.ha_leases l"
 						" WHERE l.cluster_name = $1 AND g.cluster_name = $1"
 						"   AND g.lease_until = 'infinity' AND g.lease_start < l.lease_until",
 						1, ntypes, nv, NULL, SPI_OK_UPDATE);
-			pha_run_sql(&del_plan, "DELETE FROM promscale_ha.ha_leases WHERE cluster_name = $1",
+			pha_sql_run(&del_plan, "DELETE FROM promscale_ha.ha_leases WHERE cluster_name = $1",
 						1, ntypes, nv, NULL, SPI_OK_DELETE);
 			if (live)
 				pha_remove_cluster(name);
 			ereport(LOG, (errmsg("promscale_ha: forgot idle cluster \"%s\"", name)));
 			n++;
 		}
-		end_xact();
+		pha_xact_end(caller);
 	}
 	return n;
 }

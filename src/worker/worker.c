@@ -14,9 +14,12 @@
  * until the nearest of those deadlines.  SIGHUP reloads the configuration;
  * SIGTERM ends the loop.
  *
- * A task that fails is logged, its transaction aborted, the error kept for
- * promscale_ha.stats, and the loop goes on: a broken task must not turn into
- * a crash-restart loop.
+ * The duties are a table of tasks (name, interval, function, next due).  A
+ * task that fails is logged with its SQLSTATE, its transaction aborted, the
+ * error kept for promscale_ha.stats, and the loop goes on: a broken task must
+ * not turn into a crash-restart loop.  Every allocation of a cycle lives in
+ * the cycle's memory context, reset at the top of the loop; the transaction
+ * bracket (sql.c) comes back to it after each commit.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,13 +48,13 @@
 #include "worker/lease_maint.h"
 #include "shmem.h"
 #include "stats.h"
+#include "sql.h"
 #include "worker/worker.h"
 
 #define MAX_SLEEP_MS	60000
 #define MIN_SLEEP_MS	100
 #define NO_EXTENSION_SLEEP_MS 5000
 
-static char *last_error = NULL;
 
 void
 pha_worker_register(void)
@@ -69,38 +72,118 @@ pha_worker_register(void)
 	RegisterBackgroundWorker(&w);
 }
 
-void
-pha_worker_begin_xact(const char *activity)
+static long
+ms_until(TimestampTz now, TimestampTz t)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
+	return (long) Max((t - now) / 1000, 0);
 }
 
-void
-pha_worker_end_xact(void)
+/*
+ * The worker's duties: each runs as its own transactions (sql.c's bracket)
+ * when it is due; a task's interval comes from GUCs, read each cycle so that
+ * a reload takes effect at once.  Adding a duty is adding a row.
+ */
+typedef struct PhaTask
 {
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	const char *name;
+	void		(*run) (TimestampTz now);
+	int64		(*interval_us) (void);	/* 0: every cycle; negative: off */
+	int64		(*next_event_us) (TimestampTz now); /* sooner wake-up, or NULL */
+	TimestampTz next_due;
+} PhaTask;
+
+static int64
+every_cycle(void)
+{
+	return 0;
 }
 
-typedef void (*TaskFn) (TimestampTz now, void *arg);
+static int64
+lease_refresh_us(void)
+{
+	return (int64) pha_lease_refresh_ms * 1000;
+}
 
-/* Run one task; on error log it, abort its transaction and go on. */
+static int64
+housekeeping_us(void)
+{
+	return pha_housekeeping_interval_s > 0 ? (int64) pha_housekeeping_interval_s * USECS_PER_SEC : -1;
+}
+
+static void
+task_heartbeats(TimestampTz now)
+{
+	(void) pha_maint_flush_heartbeats(now);
+}
+
+static void
+task_failover(TimestampTz now)
+{
+	(void) pha_maint_failover_silent(now);
+}
+
+static void
+task_idle(TimestampTz now)
+{
+	(void) pha_maint_remove_idle(now);
+}
+
+static void
+task_prune(TimestampTz now)
+{
+	(void) pha_hk_prune_replay_buffer(now);
+}
+
+static void
+task_trim_logs(TimestampTz now)
+{
+	(void) pha_hk_trim_lease_logs(now);
+}
+
+static void
+task_partitions(TimestampTz now)
+{
+	(void) pha_hk_partitions_ahead(now);
+}
+
+static void
+task_retention(TimestampTz now)
+{
+	(void) pha_hk_drop_old_partitions(now);
+}
+
+static PhaTask tasks[] = {
+	{"heartbeats", task_heartbeats, lease_refresh_us, NULL},
+	{"failover", task_failover, every_cycle, pha_maint_next_failover_us},
+	{"replay buffer pruning", task_prune, housekeeping_us, NULL},
+	{"idle clusters", task_idle, housekeeping_us, NULL},
+	{"lease log trimming", task_trim_logs, housekeeping_us, NULL},
+	{"partitions ahead", task_partitions, housekeeping_us, NULL},
+	{"retention", task_retention, housekeeping_us, NULL},
+};
+
+/* The last failure of this cycle, for promscale_ha.stats. */
+static PhaWorkerRun cycle_run;
+
+/*
+ * Run one task; on error log it with its SQLSTATE, abort its transaction and
+ * go on.  A task must end every transaction it starts: one left open is
+ * aborted and counted as a failure.  Either way the caller's memory context
+ * is current again afterwards.
+ */
 static bool
-run_task(const char *name, TaskFn fn, TimestampTz now, void *arg)
+run_task(const char *name, void (*fn) (TimestampTz), TimestampTz now)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
 
 	PG_TRY();
 	{
-		fn(now, arg);
+		fn(now);
+		if (IsTransactionState())
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("task left its transaction open")));
 	}
 	PG_CATCH();
 	{
@@ -112,32 +195,38 @@ run_task(const char *name, TaskFn fn, TimestampTz now, void *arg)
 		AbortCurrentTransaction();
 		pgstat_report_activity(STATE_IDLE, NULL);
 		ereport(LOG,
-				(errmsg("promscale_ha worker: %s failed: %s", name, edata->message)));
-		last_error = psprintf("%s: %s", name, edata->message);
+				(errmsg("promscale_ha worker: %s failed: %s (SQLSTATE %s)", name, edata->message,
+						unpack_sql_state(edata->sqlerrcode)),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+		cycle_run.error = psprintf("%s: %s", name, edata->message);
+		cycle_run.sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
+		cycle_run.detail = edata->detail ? pstrdup(edata->detail) : NULL;
 		FreeErrorData(edata);
 		ok = false;
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 	return ok;
 }
 
 /* The relid of promscale_ha.ha_leases, or InvalidOid while there is no extension. */
+static Oid	found_relid;
+
 static void
-task_find_extension(TimestampTz now, void *arg)
+task_find_extension(TimestampTz now)
 {
-	Oid		   *relid = (Oid *) arg;
+	MemoryContext caller = pha_xact_begin("promscale_ha: look for the extension");
 	Oid			nsp;
 
-	StartTransactionCommand();
-	*relid = InvalidOid;
+	found_relid = InvalidOid;
 	if (OidIsValid(get_extension_oid("promscale_ha", true)) &&
 		OidIsValid(nsp = get_namespace_oid("promscale_ha", true)))
-		*relid = get_relname_relid("ha_leases", nsp);
-	CommitTransactionCommand();
+		found_relid = get_relname_relid("ha_leases", nsp);
+	pha_xact_end(caller);
 }
 
 static void
-task_load(TimestampTz now, void *arg)
+task_load(TimestampTz now)
 {
 	int			n = pha_maint_load_leases();
 
@@ -145,52 +234,35 @@ task_load(TimestampTz now, void *arg)
 		ereport(LOG, (errmsg("promscale_ha worker: loaded %d leases", n)));
 }
 
-static void
-task_heartbeats(TimestampTz now, void *arg)
-{
-	(void) pha_maint_flush_heartbeats(now);
-}
-
-static void
-task_failover(TimestampTz now, void *arg)
-{
-	(void) pha_maint_failover_silent(now);
-}
-
-static void
-task_idle(TimestampTz now, void *arg)
-{
-	(void) pha_maint_remove_idle(now);
-}
-
-static void
-task_prune(TimestampTz now, void *arg)
-{
-	(void) pha_hk_prune_replay_buffer(now);
-}
-
-static void
-task_trim_logs(TimestampTz now, void *arg)
-{
-	(void) pha_hk_trim_lease_logs(now);
-}
-
-static void
-task_partitions(TimestampTz now, void *arg)
-{
-	(void) pha_hk_partitions_ahead(now);
-}
-
-static void
-task_retention(TimestampTz now, void *arg)
-{
-	(void) pha_hk_drop_old_partitions(now);
-}
-
+/* Run every due task; returns the milliseconds until the next one is due. */
 static long
-ms_until(TimestampTz now, TimestampTz t)
+run_due_tasks(TimestampTz now)
 {
-	return (long) Max((t - now) / 1000, 0);
+	TimestampTz wake = now + (int64) MAX_SLEEP_MS * 1000;
+
+	for (int i = 0; i < lengthof(tasks); i++)
+	{
+		PhaTask    *t = &tasks[i];
+		int64		interval = t->interval_us();
+
+		if (interval < 0)
+			continue;
+		if (now >= t->next_due)
+		{
+			(void) run_task(t->name, t->run, now);
+			t->next_due = now + interval;
+		}
+		if (interval > 0)
+			wake = Min(wake, t->next_due);
+		if (t->next_event_us)
+		{
+			int64		us = t->next_event_us(GetCurrentTimestamp());
+
+			if (us != PG_INT64_MAX)
+				wake = Min(wake, GetCurrentTimestamp() + us + 1000);
+		}
+	}
+	return ms_until(GetCurrentTimestamp(), wake);
 }
 
 void
@@ -198,8 +270,6 @@ pha_worker_main(Datum arg)
 {
 	MemoryContext cycle;
 	Oid			loaded_relid = InvalidOid;
-	TimestampTz next_flush = 0;
-	TimestampTz next_hk = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -213,7 +283,6 @@ pha_worker_main(Datum arg)
 	while (!ShutdownRequestPending)
 	{
 		TimestampTz now;
-		Oid			relid = InvalidOid;
 		long		sleep_ms = NO_EXTENSION_SLEEP_MS;
 
 		if (ConfigReloadPending)
@@ -223,45 +292,23 @@ pha_worker_main(Datum arg)
 		}
 		MemoryContextReset(cycle);
 		MemoryContextSwitchTo(cycle);
-		last_error = NULL;
+		memset(&cycle_run, 0, sizeof(cycle_run));
 		now = GetCurrentTimestamp();
 
-		if (run_task("extension check", task_find_extension, now, &relid) && OidIsValid(relid))
+		if (run_task("extension check", task_find_extension, now) && OidIsValid(found_relid))
 		{
-			int64		failover_us;
-
-			if (relid != loaded_relid)
+			if (found_relid != loaded_relid)
 			{
 				/* a new extension (first start, or DROP/CREATE): everything is due */
-				if (run_task("lease loading", task_load, now, NULL))
-					loaded_relid = relid;
-				next_flush = next_hk = now;
+				if (run_task("lease loading", task_load, now))
+					loaded_relid = found_relid;
+				for (int i = 0; i < lengthof(tasks); i++)
+					tasks[i].next_due = now;
 			}
-			if (now >= next_flush)
-			{
-				run_task("heartbeats", task_heartbeats, now, NULL);
-				next_flush = now + (int64) pha_lease_refresh_ms * 1000;
-			}
-			run_task("failover", task_failover, now, NULL);
-			if (pha_housekeeping_interval_s > 0 && now >= next_hk)
-			{
-				run_task("replay buffer pruning", task_prune, now, NULL);
-				run_task("idle clusters", task_idle, now, NULL);
-				run_task("lease log trimming", task_trim_logs, now, NULL);
-				run_task("partitions ahead", task_partitions, now, NULL);
-				run_task("retention", task_retention, now, NULL);
-				next_hk = now + (int64) pha_housekeeping_interval_s * USECS_PER_SEC;
-			}
-			pha_stats_worker_run(last_error);
-
-			now = GetCurrentTimestamp();
-			sleep_ms = ms_until(now, next_flush);
-			if (pha_housekeeping_interval_s > 0)
-				sleep_ms = Min(sleep_ms, ms_until(now, next_hk));
-			failover_us = pha_maint_next_failover_us(now);
-			if (failover_us != PG_INT64_MAX)
-				sleep_ms = Min(sleep_ms, (long) (failover_us / 1000) + 1);
-			sleep_ms = Max(Min(sleep_ms, MAX_SLEEP_MS), MIN_SLEEP_MS);
+			sleep_ms = Max(Min(run_due_tasks(now), MAX_SLEEP_MS), MIN_SLEEP_MS);
+			cycle_run.memory_top = (int64) MemoryContextMemAllocated(TopMemoryContext, false);
+			cycle_run.memory_total = (int64) MemoryContextMemAllocated(TopMemoryContext, true);
+			pha_stats_worker_run(&cycle_run);
 		}
 		else
 			loaded_relid = InvalidOid;

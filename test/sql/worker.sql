@@ -3,26 +3,14 @@
 -- touches the other tests' data in contrib_regression, whose clocks are injected.
 -- Every wait is a bounded polling loop (wait_for), never a bare sleep.
 \getenv abs_builddir PG_ABS_BUILDDIR
+\getenv abs_srcdir PG_ABS_SRCDIR
 \set gen :abs_builddir '/promscale-ha-gen'
 \c postgres
 SET client_min_messages = warning;
 CREATE EXTENSION promscale_ha;
 RESET client_min_messages;
-CREATE FUNCTION wait_for(q text, timeout_s int DEFAULT 60) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-  ok boolean;
-BEGIN
-  FOR i IN 1 .. timeout_s * 10 LOOP
-    PERFORM pg_stat_clear_snapshot();
-    EXECUTE q INTO ok;
-    IF ok THEN
-      RETURN true;
-    END IF;
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-  RETURN false;
-END $$;
+\set wait_for :abs_srcdir '/lib/wait_for.sql'
+\i :wait_for
 ALTER SYSTEM SET promscale_ha.failover_timeout = '2s';
 ALTER SYSTEM SET promscale_ha.lease_refresh = '1s';
 ALTER SYSTEM SET promscale_ha.housekeeping_interval = '1s';

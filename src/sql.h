@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql.h
+ *	  SPI and transactions, the ground floor every other part uses: one way
+ *	  to run a kept, parameterised statement, one transaction bracket.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_SQL_H
+#define PHA_SQL_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+/* Prepare sql and keep the plan for the backend's life; never NULL. */
+extern SPIPlanPtr pha_sql_prepare(const char *sql, int nargs, Oid *types);
+
+/*
+ * Run a parameterised statement through *plan, prepared and kept on first
+ * use; the caller is connected to SPI.  An SPI result other than expect is an
+ * internal error (elog): statements here never fail on user input.
+ */
+extern void pha_sql_run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+						Datum *values, const char *nulls, int expect);
+
+/*
+ * A unit of work in a process of our own (the worker): start a transaction,
+ * connect SPI, push a snapshot, show activity.  Returns the caller's memory
+ * context, to be handed to pha_xact_end, which commits and switches back to
+ * it (a commit leaves CurrentMemoryContext at TopMemoryContext, where every
+ * later allocation would live for the process's life).
+ */
+extern MemoryContext pha_xact_begin(const char *activity);
+extern void pha_xact_end(MemoryContext caller);
+
+#endif							/* PHA_SQL_H */
