@@ -28,7 +28,7 @@
  *
  * Only SHA-256 digests of the secrets are kept in memory; the file
  * contents are wiped after loading.  A request's credentials are hashed
- * too and the digests compared in constant time (pha_ct_equal); a basic
+ * too and the digests compared in constant time (fe_ct_equal); a basic
  * login is compared with every user, without stopping at a match, so the
  * time a check takes says nothing about the secret, the user name or how
  * close a guess came.
@@ -67,16 +67,16 @@
 #define CHALLENGE_BEARER_BAD	"Bearer realm=\"promscale_ha\", error=\"invalid_token\""
 #define CHALLENGE_BASIC			"Basic realm=\"promscale_ha\""
 
-typedef struct PhaAuthUser
+typedef struct FeAuthUser
 {
 	char	   *name;			/* for the log; not a secret */
-	unsigned char name_digest[PHA_SHA256_LEN];
-	unsigned char pass_digest[PHA_SHA256_LEN];
-} PhaAuthUser;
+	unsigned char name_digest[FE_SHA256_LEN];
+	unsigned char pass_digest[FE_SHA256_LEN];
+} FeAuthUser;
 
 static bool bearer_on;
-static unsigned char bearer_digest[PHA_SHA256_LEN];
-static PhaAuthUser *users;
+static unsigned char bearer_digest[FE_SHA256_LEN];
+static FeAuthUser *users;
 static int	nusers;
 
 /* Is c printable ASCII other than blank? */
@@ -110,7 +110,7 @@ load_bearer(const char *path)
 	size_t		n;
 	int			rc = 0;
 
-	if (pha_read_file(path, true, MAX_TOKEN_FILE, &buf, &len, err, sizeof(err)) != 0)
+	if (fe_read_file(path, true, MAX_TOKEN_FILE, &buf, &len, err, sizeof(err)) != 0)
 	{
 		fprintf(stderr, "promscale-ha-http: --bearer-token-file %s: %s\n", path, err);
 		return -1;
@@ -136,13 +136,13 @@ load_bearer(const char *path)
 	}
 	else
 	{
-		pha_sha256(s, n, bearer_digest);
+		fe_sha256(s, n, bearer_digest);
 		bearer_on = true;
 		if (n < SHORT_TOKEN)
-			pha_log(PHA_LOG_WARNING, "the bearer token in %s has only %zu characters: "
-					"use a long random one (e.g. openssl rand -hex 32)", path, n);
+			fe_log(FE_LOG_WARNING, "the bearer token in %s has only %zu characters: "
+				   "use a long random one (e.g. openssl rand -hex 32)", path, n);
 	}
-	pha_wipe(buf, len);
+	fe_wipe(buf, len);
 	free(buf);
 	return rc;
 }
@@ -152,7 +152,7 @@ load_bearer(const char *path)
  * file into u.  Returns NULL, or what is wrong with the line.
  */
 static const char *
-parse_user_line(char *line, size_t len, PhaAuthUser *u)
+parse_user_line(char *line, size_t len, FeAuthUser *u)
 {
 	char	   *colon = memchr(line, ':', len);
 	size_t		ulen;
@@ -179,9 +179,9 @@ parse_user_line(char *line, size_t len, PhaAuthUser *u)
 	{
 		const char *hex = pw + strlen(HASH_PREFIX);
 
-		if (pwlen - strlen(HASH_PREFIX) != 2 * PHA_SHA256_LEN)
+		if (pwlen - strlen(HASH_PREFIX) != 2 * FE_SHA256_LEN)
 			return "expected 64 hex digits after $sha256$";
-		for (int i = 0; i < PHA_SHA256_LEN; i++)
+		for (int i = 0; i < FE_SHA256_LEN; i++)
 		{
 			int			hi = hexval((unsigned char) hex[2 * i]);
 			int			lo = hexval((unsigned char) hex[2 * i + 1]);
@@ -192,12 +192,12 @@ parse_user_line(char *line, size_t len, PhaAuthUser *u)
 		}
 	}
 	else
-		pha_sha256(pw, pwlen, u->pass_digest);
+		fe_sha256(pw, pwlen, u->pass_digest);
 
 	u->name = strndup(line, ulen);
 	if (u->name == NULL)
 		return "out of memory";
-	pha_sha256(line, ulen, u->name_digest);
+	fe_sha256(line, ulen, u->name_digest);
 	return NULL;
 }
 
@@ -213,7 +213,7 @@ load_users(const char *path)
 	int			cap = 0;
 	int			rc = 0;
 
-	if (pha_read_file(path, true, MAX_USERS_FILE, &buf, &len, err, sizeof(err)) != 0)
+	if (fe_read_file(path, true, MAX_USERS_FILE, &buf, &len, err, sizeof(err)) != 0)
 	{
 		fprintf(stderr, "promscale-ha-http: --basic-auth-file %s: %s\n", path, err);
 		return -1;
@@ -225,7 +225,7 @@ load_users(const char *path)
 		char	   *end = nl ? nl : buf + len;
 		size_t		llen;
 		const char *why;
-		PhaAuthUser u;
+		FeAuthUser	u;
 
 		lineno++;
 		llen = (size_t) (end - p);
@@ -245,7 +245,7 @@ load_users(const char *path)
 		if (why == NULL && nusers == cap)
 		{
 			int			ncap = cap ? cap * 2 : 8;
-			PhaAuthUser *nu = realloc(users, sizeof(PhaAuthUser) * (size_t) ncap);
+			FeAuthUser *nu = realloc(users, sizeof(FeAuthUser) * (size_t) ncap);
 
 			if (nu == NULL)
 				why = "out of memory";
@@ -265,7 +265,7 @@ load_users(const char *path)
 		}
 		else
 			users[nusers++] = u;
-		pha_wipe(&u, sizeof(u));
+		fe_wipe(&u, sizeof(u));
 		p = nl ? nl + 1 : buf + len;
 	}
 	if (rc == 0 && nusers == 0)
@@ -273,7 +273,7 @@ load_users(const char *path)
 		fprintf(stderr, "promscale-ha-http: --basic-auth-file %s: no user in the file\n", path);
 		rc = -1;
 	}
-	pha_wipe(buf, len);
+	fe_wipe(buf, len);
 	free(buf);
 	return rc;
 }
@@ -283,13 +283,13 @@ load_users(const char *path)
  * none is configured), or -1 after printing the reason to stderr.
  */
 int
-pha_auth_load(const PhaConfig *cfg)
+fe_auth_load(const FeConfig *cfg)
 {
 	if (cfg->bearer_token_file != NULL && load_bearer(cfg->bearer_token_file) != 0)
 		return -1;
 	if (cfg->basic_auth_file != NULL && load_users(cfg->basic_auth_file) != 0)
 	{
-		pha_auth_free();
+		fe_auth_free();
 		return -1;
 	}
 	return 0;
@@ -297,29 +297,29 @@ pha_auth_load(const PhaConfig *cfg)
 
 /* Forget every credential. */
 void
-pha_auth_free(void)
+fe_auth_free(void)
 {
 	for (int i = 0; i < nusers; i++)
 		free(users[i].name);
 	if (users != NULL)
-		pha_wipe(users, sizeof(PhaAuthUser) * (size_t) nusers);
+		fe_wipe(users, sizeof(FeAuthUser) * (size_t) nusers);
 	free(users);
 	users = NULL;
 	nusers = 0;
-	pha_wipe(bearer_digest, sizeof(bearer_digest));
+	fe_wipe(bearer_digest, sizeof(bearer_digest));
 	bearer_on = false;
 }
 
 /* Is any authentication configured? */
 bool
-pha_auth_enabled(void)
+fe_auth_enabled(void)
 {
 	return bearer_on || nusers > 0;
 }
 
 /* What is configured, in words, for the start-up log line. */
 void
-pha_auth_describe(char *out, size_t outlen)
+fe_auth_describe(char *out, size_t outlen)
 {
 	if (bearer_on && nusers > 0)
 		snprintf(out, outlen, "bearer token or basic auth (%d users)", nusers);
@@ -333,9 +333,9 @@ pha_auth_describe(char *out, size_t outlen)
 
 /* Does this endpoint need credentials?  /healthz and / never do. */
 bool
-pha_auth_required(PhaHandler handler)
+fe_auth_required(FeHandler handler)
 {
-	return pha_auth_enabled() && (handler == PHA_H_WRITE || handler == PHA_H_METRICS);
+	return fe_auth_enabled() && (handler == FE_H_WRITE || handler == FE_H_METRICS);
 }
 
 /* Value of one base64 character (standard alphabet), -1 when not one. */
@@ -391,12 +391,12 @@ b64decode(const char *in, size_t inlen, unsigned char *out, size_t outcap)
 static bool
 bearer_ok(const char *token, size_t len)
 {
-	unsigned char d[PHA_SHA256_LEN];
+	unsigned char d[FE_SHA256_LEN];
 	bool		ok;
 
-	pha_sha256(token, len, d);
-	ok = pha_ct_equal(d, bearer_digest, sizeof(d));
-	pha_wipe(d, sizeof(d));
+	fe_sha256(token, len, d);
+	ok = fe_ct_equal(d, bearer_digest, sizeof(d));
+	fe_wipe(d, sizeof(d));
 	return ok;
 }
 
@@ -409,8 +409,8 @@ static bool
 basic_ok(const char *b64, size_t b64len, const char **why, int *user_idx)
 {
 	unsigned char dec[MAX_BASIC_DECODED];
-	unsigned char ud[PHA_SHA256_LEN];
-	unsigned char pd[PHA_SHA256_LEN];
+	unsigned char ud[FE_SHA256_LEN];
+	unsigned char pd[FE_SHA256_LEN];
 	long		len = b64decode(b64, b64len, dec, sizeof(dec));
 	unsigned char *colon;
 	bool		ok = false;
@@ -419,58 +419,58 @@ basic_ok(const char *b64, size_t b64len, const char **why, int *user_idx)
 	if (len < 0)
 	{
 		*why = "malformed basic credentials (not base64, or too long)";
-		pha_wipe(dec, sizeof(dec));
+		fe_wipe(dec, sizeof(dec));
 		return false;
 	}
 	colon = memchr(dec, ':', (size_t) len);
 	if (colon == NULL)
 	{
 		*why = "malformed basic credentials (no colon)";
-		pha_wipe(dec, sizeof(dec));
+		fe_wipe(dec, sizeof(dec));
 		return false;
 	}
-	pha_sha256(dec, (size_t) (colon - dec), ud);
-	pha_sha256(colon + 1, (size_t) (len - (colon + 1 - dec)), pd);
-	pha_wipe(dec, sizeof(dec));
+	fe_sha256(dec, (size_t) (colon - dec), ud);
+	fe_sha256(colon + 1, (size_t) (len - (colon + 1 - dec)), pd);
+	fe_wipe(dec, sizeof(dec));
 	for (int i = 0; i < nusers; i++)
 	{
-		bool		name_eq = pha_ct_equal(ud, users[i].name_digest, sizeof(ud));
-		bool		pass_eq = pha_ct_equal(pd, users[i].pass_digest, sizeof(pd));
+		bool		name_eq = fe_ct_equal(ud, users[i].name_digest, sizeof(ud));
+		bool		pass_eq = fe_ct_equal(pd, users[i].pass_digest, sizeof(pd));
 
 		/* no short-circuit: every user costs the same two comparisons */
 		ok |= name_eq & pass_eq;
 		if (name_eq)
 			*user_idx = i;
 	}
-	pha_wipe(pd, sizeof(pd));
+	fe_wipe(pd, sizeof(pd));
 	*why = ok ? NULL : "wrong user name or password";
 	return ok;
 }
 
 /*
- * Answer the 401 of a request whose check failed (req->auth_reject): the
+ * Answer the 401 of a request whose check failed (ex->auth_reject): the
  * challenges of the configured schemes, the reason as the body (it never
  * says whether a user name exists), and one log line with the reason
  * (naming a known user whose password was wrong).
  */
 enum MHD_Result
-pha_auth_reject(struct MHD_Connection *conn, PhaRequest *req)
+fe_auth_reject(struct MHD_Connection *conn, FeExchange *ex)
 {
 	const char *hdrs[4];
 	int			nh = 0;
 	char		body[128];
-	const char *reason = req->auth_reject ? req->auth_reject : "not authenticated";
+	const char *reason = ex->auth_reject ? ex->auth_reject : "not authenticated";
 
-	if (req->auth_user >= 0 && req->auth_user < nusers)
-		pha_log(PHA_LOG_WARNING, "%s %s from %s: 401 unauthorized: wrong password for user \"%s\"",
-				req->method, req->path, req->peer, users[req->auth_user].name);
+	if (ex->auth_user >= 0 && ex->auth_user < nusers)
+		fe_log(FE_LOG_WARNING, "%s %s from %s: 401 unauthorized: wrong password for user \"%s\"",
+			   ex->method, ex->path, ex->peer, users[ex->auth_user].name);
 	else
-		pha_log(PHA_LOG_WARNING, "%s %s from %s: 401 unauthorized: %s",
-				req->method, req->path, req->peer, reason);
+		fe_log(FE_LOG_WARNING, "%s %s from %s: 401 unauthorized: %s",
+			   ex->method, ex->path, ex->peer, reason);
 	if (bearer_on)
 	{
 		hdrs[nh++] = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
-		hdrs[nh++] = req->auth_bad_token ? CHALLENGE_BEARER_BAD : CHALLENGE_BEARER;
+		hdrs[nh++] = ex->auth_bad_token ? CHALLENGE_BEARER_BAD : CHALLENGE_BEARER;
 	}
 	if (nusers > 0)
 	{
@@ -478,17 +478,17 @@ pha_auth_reject(struct MHD_Connection *conn, PhaRequest *req)
 		hdrs[nh++] = CHALLENGE_BASIC;
 	}
 	snprintf(body, sizeof(body), "unauthorized: %s\n", reason);
-	return pha_respond_headers(conn, req, 401, "unauthorized", NULL, body, strlen(body),
-							   hdrs, nh / 2);
+	return fe_respond_headers(conn, ex, 401, "unauthorized", NULL, body, strlen(body),
+							  hdrs, nh / 2);
 }
 
 /*
  * Check the Authorization header of a request that needs it.  Returns true
- * when it may go on; otherwise false with the reason in req->auth_reject
- * (a static string), for pha_auth_reject.
+ * when it may go on; otherwise false with the reason in ex->auth_reject
+ * (a static string), for fe_auth_reject.
  */
 bool
-pha_auth_check(struct MHD_Connection *conn, PhaRequest *req)
+fe_auth_check(struct MHD_Connection *conn, FeExchange *ex)
 {
 	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 												MHD_HTTP_HEADER_AUTHORIZATION);
@@ -497,11 +497,11 @@ pha_auth_check(struct MHD_Connection *conn, PhaRequest *req)
 	size_t		clen;
 	const char *why;
 
-	req->auth_user = -1;
-	req->auth_bad_token = false;
+	ex->auth_user = -1;
+	ex->auth_bad_token = false;
 	if (h == NULL)
 	{
-		req->auth_reject = "no Authorization header";
+		ex->auth_reject = "no Authorization header";
 		return false;
 	}
 	while (*h == ' ' || *h == '\t')
@@ -526,18 +526,18 @@ pha_auth_check(struct MHD_Connection *conn, PhaRequest *req)
 		else
 		{
 			why = "wrong bearer token";
-			req->auth_bad_token = true;
+			ex->auth_bad_token = true;
 		}
 	}
 	else if (slen == 5 && strncasecmp(h, "Basic", 5) == 0)
 	{
 		if (nusers == 0)
 			why = "basic credentials sent, but only a bearer token is configured";
-		else if (basic_ok(cred, clen, &why, &req->auth_user))
+		else if (basic_ok(cred, clen, &why, &ex->auth_user))
 			return true;
 	}
 	else
 		why = "unsupported Authorization scheme (expected Bearer or Basic)";
-	req->auth_reject = why;
+	ex->auth_reject = why;
 	return false;
 }

@@ -119,7 +119,7 @@ usage(FILE *out)
 			"behind a load balancer.\n\n"
 			"Usage: promscale-ha-http [OPTION]...\n\n"
 			"Options (each also read from the environment variable shown):\n",
-			PHA_HTTP_VERSION);
+			FE_VERSION);
 	for (int i = 0; i < NUM_OPTS; i++)
 	{
 		char		left[64];
@@ -285,7 +285,7 @@ parse_bool(const char *s, bool *out)
  * means every interface.  Returns -1 with a message in err when bad.
  */
 static int
-parse_listen(const char *s, PhaConfig *cfg, char *err, size_t errlen)
+parse_listen(const char *s, FeConfig *cfg, char *err, size_t errlen)
 {
 	char		host[256];
 	const char *port;
@@ -393,7 +393,7 @@ opt_path(const char *val, char **out, char *err, size_t errlen)
  * --help or --version was printed, -1 after printing an error to stderr.
  */
 int
-pha_config_load(int argc, char **argv, PhaConfig *cfg)
+fe_config_load(int argc, char **argv, FeConfig *cfg)
 {
 	const char *val[NUM_OPTS];
 	const char *src[NUM_OPTS];
@@ -436,7 +436,7 @@ pha_config_load(int argc, char **argv, PhaConfig *cfg)
 		}
 		if (c == 'V')
 		{
-			printf("promscale-ha-http %s\n", PHA_HTTP_VERSION);
+			printf("promscale-ha-http %s\n", FE_VERSION);
 			return 1;
 		}
 		if (c >= 1000 && c < 1000 + NUM_OPTS)
@@ -525,7 +525,7 @@ pha_config_load(int argc, char **argv, PhaConfig *cfg)
 				snprintf(err, sizeof(err), "expected 1 or 0");
 				break;
 			case OPT_LOG_LEVEL:
-				ok = pha_log_parse_level(val[i], &cfg->log_level);
+				ok = fe_log_parse_level(val[i], &cfg->log_level);
 				snprintf(err, sizeof(err), "expected debug, info, warning or error");
 				break;
 			case OPT_TLS_CERT:
@@ -550,20 +550,20 @@ pha_config_load(int argc, char **argv, PhaConfig *cfg)
 	{
 		fprintf(stderr, "promscale-ha-http: invalid value \"%s\" for %s (from %s): %s\n",
 				val[bad], flagname[bad], src[bad], err);
-		pha_config_free(cfg);
+		fe_config_free(cfg);
 		return -1;
 	}
 	if (cfg->listen == NULL || cfg->db == NULL)
 	{
 		fprintf(stderr, "promscale-ha-http: out of memory\n");
-		pha_config_free(cfg);
+		fe_config_free(cfg);
 		return -1;
 	}
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 	{
 		fprintf(stderr, "promscale-ha-http: --tls-cert and --tls-key go together: "
 				"give both (HTTPS) or neither (plain HTTP)\n");
-		pha_config_free(cfg);
+		fe_config_free(cfg);
 		return -1;
 	}
 	if (cfg->max_inflight_bytes < cfg->max_body)
@@ -571,9 +571,9 @@ pha_config_load(int argc, char **argv, PhaConfig *cfg)
 	return 0;
 }
 
-/* Free what pha_config_load allocated. */
+/* Free what fe_config_load allocated. */
 void
-pha_config_free(PhaConfig *cfg)
+fe_config_free(FeConfig *cfg)
 {
 	free(cfg->listen);
 	free(cfg->db);

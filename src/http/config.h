@@ -5,8 +5,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_CONFIG_H
-#define PHA_HTTP_CONFIG_H
+#ifndef FE_CONFIG_H
+#define FE_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,9 +14,9 @@
 
 #include "log.h"
 
-#define PHA_HTTP_VERSION "0.1.0"
+#define FE_VERSION "0.1.0"
 
-typedef struct PhaConfig
+typedef struct FeConfig
 {
 	char	   *listen;			/* HOST:PORT as given */
 	struct sockaddr_storage listen_addr;	/* ... resolved */
@@ -33,15 +33,17 @@ typedef struct PhaConfig
 	int			connect_timeout_s;	/* libpq connect_timeout */
 	int			retry_after_s;	/* Retry-After of a 503 */
 	bool		log_requests;	/* one line per request, not just errors */
-	PhaLogLevel log_level;
+	FeLogLevel	log_level;
 	char	   *tls_cert;		/* PEM certificate file; NULL = plain HTTP */
 	char	   *tls_key;		/* PEM key file; set exactly when tls_cert is */
 	char	   *bearer_token_file;	/* NULL = no bearer token */
 	char	   *basic_auth_file;	/* NULL = no basic auth */
-} PhaConfig;
+} FeConfig;
 
-/* pha_config_load: 0 = run, 1 = --help/--version printed (exit 0), -1 = bad */
-extern int	pha_config_load(int argc, char **argv, PhaConfig *cfg);
-extern void pha_config_free(PhaConfig *cfg);
+/* fe_config_load: 0 = run, 1 = --help/--version printed (exit 0), -1 = bad */
+extern int	fe_config_load(int argc, char **argv, FeConfig *cfg);
 
-#endif							/* PHA_HTTP_CONFIG_H */
+/* Free what fe_config_load allocated. */
+extern void fe_config_free(FeConfig *cfg);
+
+#endif							/* FE_CONFIG_H */

@@ -23,34 +23,34 @@
 
 /* Run SELECT 1 on a pooled connection and answer 200 or 503. */
 enum MHD_Result
-pha_healthz(struct MHD_Connection *conn, PhaRequest *req)
+fe_healthz(struct MHD_Connection *conn, FeExchange *ex)
 {
-	PhaConn    *c;
-	PhaAcquireError why;
+	FeConn     *c;
+	FeAcquireError why;
 	PGresult   *res;
 	char		err[512];
 	bool		ok;
-	int			wait_ms = pha_cfg->pool_wait_ms < HEALTH_POOL_WAIT_MS ?
-		pha_cfg->pool_wait_ms : HEALTH_POOL_WAIT_MS;
+	int			wait_ms = fe_cfg->pool_wait_ms < HEALTH_POOL_WAIT_MS ?
+		fe_cfg->pool_wait_ms : HEALTH_POOL_WAIT_MS;
 
-	c = pha_pool_acquire(wait_ms, &why, err, sizeof(err));
+	c = fe_pool_acquire(wait_ms, &why, err, sizeof(err));
 	if (c == NULL)
-		return pha_fail(conn, req, 503, why == PHA_ACQ_TIMEOUT ? "pool_timeout" : "db_unavailable",
-						"%s", err);
-	res = PQexec(pha_conn_pg(c), "SELECT 1");
+		return fe_fail(conn, ex, 503, why == FE_ACQ_TIMEOUT ? "pool_timeout" : "db_unavailable",
+					   "%s", err);
+	res = PQexec(fe_conn_pg(c), "SELECT 1");
 	ok = (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK);
 	if (!ok)
 	{
 		char		sqlstate[8];
 		char		msg[400];
 
-		pha_result_error(pha_conn_pg(c), res, sqlstate, msg, sizeof(msg));
+		fe_result_error(fe_conn_pg(c), res, sqlstate, msg, sizeof(msg));
 		PQclear(res);
-		pha_pool_release(c, pha_conn_is_broken(c, sqlstate));
-		return pha_fail(conn, req, 503, "db_unavailable", "SELECT 1 failed [SQLSTATE %s]: %s",
-						sqlstate[0] ? sqlstate : "none", msg);
+		fe_pool_release(c, fe_conn_is_broken(c, sqlstate));
+		return fe_fail(conn, ex, 503, "db_unavailable", "SELECT 1 failed [SQLSTATE %s]: %s",
+					   sqlstate[0] ? sqlstate : "none", msg);
 	}
 	PQclear(res);
-	pha_pool_release(c, false);
-	return pha_respond(conn, req, 200, "ok", NULL, "ok\n", 3, NULL, NULL);
+	fe_pool_release(c, false);
+	return fe_respond(conn, ex, 200, "ok", NULL, "ok\n", 3, NULL, NULL);
 }

@@ -5,11 +5,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_HEALTH_H
-#define PHA_HTTP_HEALTH_H
+#ifndef FE_HEALTH_H
+#define FE_HEALTH_H
 
-#include "server.h"
+#include "exchange.h"
 
-extern enum MHD_Result pha_healthz(struct MHD_Connection *conn, PhaRequest *req);
+/*
+ * GET /healthz: 200 "ok" when a pooled connection answers SELECT 1 within
+ * min(2 s, --pool-wait), 503 with the reason otherwise.
+ */
+extern enum MHD_Result fe_healthz(struct MHD_Connection *conn, FeExchange *ex);
 
-#endif							/* PHA_HTTP_HEALTH_H */
+#endif							/* FE_HEALTH_H */

@@ -28,26 +28,26 @@
 
 #define LOG_LINE_MAX 4096
 
-static volatile PhaLogLevel log_level = PHA_LOG_INFO;
+static volatile FeLogLevel log_level = FE_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
 /* Set the lowest level that is printed. */
 void
-pha_log_set_level(PhaLogLevel level)
+fe_log_set_level(FeLogLevel level)
 {
 	log_level = level;
 }
 
 /* Parse "debug", "info", "warning" or "error"; 0 on success, -1 otherwise. */
 int
-pha_log_parse_level(const char *name, PhaLogLevel *level)
+fe_log_parse_level(const char *name, FeLogLevel *level)
 {
 	for (int i = 0; i < 4; i++)
 	{
 		if (strcasecmp(name, level_names[i]) == 0)
 		{
-			*level = (PhaLogLevel) i;
+			*level = (FeLogLevel) i;
 			return 0;
 		}
 	}
@@ -56,14 +56,14 @@ pha_log_parse_level(const char *name, PhaLogLevel *level)
 
 /* Whether a line of this level would be printed (to skip costly formatting). */
 int
-pha_log_enabled(PhaLogLevel level)
+fe_log_enabled(FeLogLevel level)
 {
 	return level >= log_level;
 }
 
 /* Format one line and write it to stderr in one system call. */
 void
-pha_vlog(PhaLogLevel level, const char *fmt, va_list ap)
+fe_vlog(FeLogLevel level, const char *fmt, va_list ap)
 {
 	char		line[LOG_LINE_MAX];
 	struct timespec ts;
@@ -120,13 +120,13 @@ pha_vlog(PhaLogLevel level, const char *fmt, va_list ap)
 	}
 }
 
-/* printf-style front of pha_vlog. */
+/* printf-style front of fe_vlog. */
 void
-pha_log(PhaLogLevel level, const char *fmt,...)
+fe_log(FeLogLevel level, const char *fmt,...)
 {
 	va_list		ap;
 
 	va_start(ap, fmt);
-	pha_vlog(level, fmt, ap);
+	fe_vlog(level, fmt, ap);
 	va_end(ap);
 }

@@ -5,25 +5,34 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_LOG_H
-#define PHA_HTTP_LOG_H
+#ifndef FE_LOG_H
+#define FE_LOG_H
 
 #include <stdarg.h>
 
-typedef enum PhaLogLevel
+typedef enum FeLogLevel
 {
-	PHA_LOG_DEBUG = 0,
-	PHA_LOG_INFO,
-	PHA_LOG_WARNING,
-	PHA_LOG_ERROR
-} PhaLogLevel;
+	FE_LOG_DEBUG = 0,
+	FE_LOG_INFO,
+	FE_LOG_WARNING,
+	FE_LOG_ERROR
+} FeLogLevel;
 
-extern void pha_log_set_level(PhaLogLevel level);
-extern int	pha_log_parse_level(const char *name, PhaLogLevel *level);
-extern int	pha_log_enabled(PhaLogLevel level);
-extern void pha_log(PhaLogLevel level, const char *fmt,...)
+/* Set the lowest level that is printed. */
+extern void fe_log_set_level(FeLogLevel level);
+
+/* Parse "debug", "info", "warning" or "error"; 0 on success, -1 otherwise. */
+extern int	fe_log_parse_level(const char *name, FeLogLevel *level);
+
+/* Whether a line of this level would be printed (to skip costly formatting). */
+extern int	fe_log_enabled(FeLogLevel level);
+
+/* printf-style front of fe_vlog. */
+extern void fe_log(FeLogLevel level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
-extern void pha_vlog(PhaLogLevel level, const char *fmt, va_list ap)
+
+/* Format one line and write it to stderr in one system call. */
+extern void fe_vlog(FeLogLevel level, const char *fmt, va_list ap)
 			__attribute__((format(printf, 2, 0)));
 
-#endif							/* PHA_HTTP_LOG_H */
+#endif							/* FE_LOG_H */

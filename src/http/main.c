@@ -26,6 +26,9 @@
  * of memory, a certificate GnuTLS rejects), 2 for a usage error (also an
  * unreadable, malformed or too open credentials or key file).
  *
+ * The files of src/http, their purposes and which may include which:
+ * README.md in this directory.
+ *
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
@@ -36,6 +39,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "exchange.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -46,25 +50,25 @@
 static void
 probe_database(void)
 {
-	PhaAcquireError why;
+	FeAcquireError why;
 	char		err[512];
-	PhaConn    *c = pha_pool_acquire(0, &why, err, sizeof(err));
+	FeConn     *c = fe_pool_acquire(0, &why, err, sizeof(err));
 
 	if (c == NULL)
 	{
-		pha_log(PHA_LOG_WARNING, "database not reachable yet (requests get 503 until it is): %s", err);
+		fe_log(FE_LOG_WARNING, "database not reachable yet (requests get 503 until it is): %s", err);
 		return;
 	}
 	{
-		PGconn	   *pg = pha_conn_pg(c);
+		PGconn	   *pg = fe_conn_pg(c);
 		const char *host = PQhost(pg);
 
-		pha_log(PHA_LOG_INFO, "database: %s%s%s port %s, database %s, user %s, server %d",
-				host && host[0] == '/' ? "socket in " : "host ",
-				host ? host : "?", "", PQport(pg), PQdb(pg), PQuser(pg),
-				PQserverVersion(pg));
+		fe_log(FE_LOG_INFO, "database: %s%s%s port %s, database %s, user %s, server %d",
+			   host && host[0] == '/' ? "socket in " : "host ",
+			   host ? host : "?", "", PQport(pg), PQdb(pg), PQuser(pg),
+			   PQserverVersion(pg));
 	}
-	pha_pool_release(c, false);
+	fe_pool_release(c, false);
 }
 
 /* Wait up to timeout_ms for requests in flight, or for another signal. */
@@ -74,44 +78,45 @@ wait_for_inflight(const sigset_t *sigs, int timeout_ms)
 	struct timespec step = {0, 50 * 1000000L};
 	int			waited = 0;
 
-	while (pha_server_inflight_requests() > 0 && waited < timeout_ms)
+	while (fe_exchange_inflight() > 0 && waited < timeout_ms)
 	{
 		int			sig = sigtimedwait(sigs, NULL, &step);
 
 		if (sig == SIGTERM || sig == SIGINT)
 		{
-			pha_log(PHA_LOG_WARNING, "second signal: not waiting for %d requests in flight",
-					pha_server_inflight_requests());
+			fe_log(FE_LOG_WARNING, "second signal: not waiting for %d requests in flight",
+				   fe_exchange_inflight());
 			return;
 		}
 		waited += 50;
 	}
-	if (pha_server_inflight_requests() > 0)
-		pha_log(PHA_LOG_WARNING, "%d requests still in flight after %d ms (--shutdown-timeout)",
-				pha_server_inflight_requests(), timeout_ms);
+	if (fe_exchange_inflight() > 0)
+		fe_log(FE_LOG_WARNING, "%d requests still in flight after %d ms (--shutdown-timeout)",
+			   fe_exchange_inflight(), timeout_ms);
 }
 
+/* Start, serve until SIGTERM or SIGINT, drain and stop (see above). */
 int
 main(int argc, char **argv)
 {
-	PhaConfig	cfg;
+	FeConfig	cfg;
 	sigset_t	sigs;
 	int			rc;
 	int			sig = 0;
 
-	rc = pha_config_load(argc, argv, &cfg);
+	rc = fe_config_load(argc, argv, &cfg);
 	if (rc == 1)
 		return 0;
 	if (rc < 0)
 		return 2;
-	pha_log_set_level(cfg.log_level);
-	if (pha_auth_load(&cfg) != 0 || pha_tls_load(&cfg) != 0)
+	fe_log_set_level(cfg.log_level);
+	if (fe_auth_load(&cfg) != 0 || fe_tls_load(&cfg) != 0)
 	{
-		pha_auth_free();
-		pha_config_free(&cfg);
+		fe_auth_free();
+		fe_config_free(&cfg);
 		return 2;
 	}
-	pha_metrics_init();
+	fe_metrics_init();
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
@@ -120,30 +125,30 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	if (pha_pool_init(&cfg) != 0)
+	if (fe_pool_init(&cfg) != 0)
 	{
-		pha_log(PHA_LOG_ERROR, "out of memory for a pool of %d connections", cfg.pool_size);
+		fe_log(FE_LOG_ERROR, "out of memory for a pool of %d connections", cfg.pool_size);
 		return 1;
 	}
-	if (pha_server_start(&cfg) != 0)
+	if (fe_server_start(&cfg) != 0)
 	{
-		pha_pool_close();
-		pha_tls_free();
-		pha_auth_free();
-		pha_config_free(&cfg);
+		fe_pool_close();
+		fe_tls_free();
+		fe_auth_free();
+		fe_config_free(&cfg);
 		return 1;
 	}
 	{
 		char		auth[64];
 
-		pha_auth_describe(auth, sizeof(auth));
-		pha_log(PHA_LOG_INFO, "promscale-ha-http %s listening on %s (%s, %d threads, pool of %d "
-				"connections, max body %zu bytes, authentication: %s)", PHA_HTTP_VERSION,
-				cfg.listen, pha_tls_enabled() ? "HTTPS" : "plain HTTP", cfg.threads,
-				cfg.pool_size, cfg.max_body, auth);
-		if (pha_auth_enabled() && !pha_tls_enabled())
-			pha_log(PHA_LOG_WARNING, "credentials are checked but travel in clear text: "
-					"use --tls-cert/--tls-key or a TLS-terminating proxy unless on loopback");
+		fe_auth_describe(auth, sizeof(auth));
+		fe_log(FE_LOG_INFO, "promscale-ha-http %s listening on %s (%s, %d threads, pool of %d "
+			   "connections, max body %zu bytes, authentication: %s)", FE_VERSION,
+			   cfg.listen, fe_tls_enabled() ? "HTTPS" : "plain HTTP", cfg.threads,
+			   cfg.pool_size, cfg.max_body, auth);
+		if (fe_auth_enabled() && !fe_tls_enabled())
+			fe_log(FE_LOG_WARNING, "credentials are checked but travel in clear text: "
+				   "use --tls-cert/--tls-key or a TLS-terminating proxy unless on loopback");
 	}
 	probe_database();
 
@@ -153,23 +158,23 @@ main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP)
 		{
-			pha_log(PHA_LOG_INFO, "SIGHUP ignored: there is nothing to reload");
+			fe_log(FE_LOG_INFO, "SIGHUP ignored: there is nothing to reload");
 			continue;
 		}
 		break;
 	}
 
-	pha_log(PHA_LOG_INFO, "%s: stopped accepting; waiting for %d requests in flight",
-			sig == SIGINT ? "SIGINT" : "SIGTERM", pha_server_inflight_requests());
-	pha_server_drain();
+	fe_log(FE_LOG_INFO, "%s: stopped accepting; waiting for %d requests in flight",
+		   sig == SIGINT ? "SIGINT" : "SIGTERM", fe_exchange_inflight());
+	fe_server_drain();
 	wait_for_inflight(&sigs, cfg.shutdown_timeout_ms);
-	if (pha_server_inflight_requests() > 0)
-		pha_pool_cancel_all();
-	pha_server_stop();
-	pha_pool_close();
-	pha_tls_free();
-	pha_auth_free();
-	pha_log(PHA_LOG_INFO, "stopped");
-	pha_config_free(&cfg);
+	if (fe_exchange_inflight() > 0)
+		fe_pool_cancel_all();
+	fe_server_stop();
+	fe_pool_close();
+	fe_tls_free();
+	fe_auth_free();
+	fe_log(FE_LOG_INFO, "stopped");
+	fe_config_free(&cfg);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * metrics.c
- *	  Counters of promscale-ha-http and their Prometheus text exposition.
+ *	  Counters of promscale-ha-http and their Prometheus text exposition
+ *	  (GET /metrics).
  *
  * What GET /metrics shows (text format 0.0.4), all prefixed
  * promscale_ha_http_:
@@ -15,7 +16,7 @@
  *	 pool_{size,in_use,connected,waiting}	gauges of the connection pool
  *	 pool_{waits,timeouts}_total, db_connections_{opened,closed}_total,
  *	 db_connect_failures_total				pool counters
- *	 requests_in_flight, inflight_body_bytes	gauges of write.c
+ *	 requests_in_flight, inflight_body_bytes	gauges of exchange.c
  *	 build_info{version}, start_time_seconds
  *
  * Plain counters are C11 atomics (relaxed: each is independent).  The
@@ -24,6 +25,10 @@
  * (handlers, status codes, outcome words) or are SQLSTATEs, so the tables
  * stay small; past their size further combinations are counted under an
  * "other" row rather than growing without bound.
+ *
+ * The other handlers (write.c) and server.c count here; this file reads
+ * the gauges of exchange.c and pool.c and includes no handler, so the
+ * arrows between the handlers go one way only.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,15 +42,14 @@
 #include <time.h>
 
 #include "config.h"
+#include "exchange.h"
 #include "metrics.h"
 #include "pool.h"
-#include "server.h"
-#include "write.h"
 
 #define MAX_REQUEST_ROWS	128
 #define MAX_ERROR_ROWS		64
 
-static const char *const handler_names[PHA_NUM_HANDLERS] = {
+static const char *const handler_names[FE_NUM_HANDLERS] = {
 	"write", "healthz", "metrics", "other"
 };
 
@@ -64,7 +68,7 @@ typedef struct Histogram
 
 typedef struct RequestRow
 {
-	PhaHandler	handler;
+	FeHandler	handler;
 	int			status;
 	char		outcome[32];
 	unsigned long long count;
@@ -76,7 +80,7 @@ typedef struct ErrorRow
 	unsigned long long count;
 } ErrorRow;
 
-static Histogram latency[PHA_NUM_HANDLERS];
+static Histogram latency[FE_NUM_HANDLERS];
 static atomic_ullong samples_received;
 static atomic_ullong samples_written;
 static atomic_ullong samples_deduplicated;
@@ -94,21 +98,21 @@ static time_t start_time;
 
 /* The "handler" label of an endpoint. */
 const char *
-pha_handler_name(PhaHandler h)
+fe_handler_name(FeHandler h)
 {
-	return (h >= 0 && h < PHA_NUM_HANDLERS) ? handler_names[h] : "other";
+	return (h >= 0 && h < FE_NUM_HANDLERS) ? handler_names[h] : "other";
 }
 
 /* Count one finished request: its status (0 = no response) and outcome. */
 void
-pha_metrics_request(PhaHandler h, int status, const char *outcome, double seconds)
+fe_metrics_request(FeHandler h, int status, const char *outcome, double seconds)
 {
 	Histogram  *hist;
 	RequestRow *row = NULL;
 	size_t		b;
 
-	if (h < 0 || h >= PHA_NUM_HANDLERS)
-		h = PHA_H_OTHER;
+	if (h < 0 || h >= FE_NUM_HANDLERS)
+		h = FE_H_OTHER;
 	if (outcome == NULL)
 		outcome = "none";
 	if (seconds < 0)
@@ -150,7 +154,7 @@ pha_metrics_request(PhaHandler h, int status, const char *outcome, double second
 			if (n_request_rows < MAX_REQUEST_ROWS)
 			{
 				n_request_rows = MAX_REQUEST_ROWS;
-				row->handler = PHA_H_OTHER;
+				row->handler = FE_H_OTHER;
 				row->status = 0;
 				snprintf(row->outcome, sizeof(row->outcome), "other");
 			}
@@ -162,7 +166,7 @@ pha_metrics_request(PhaHandler h, int status, const char *outcome, double second
 
 /* Add what one promscale_ha.write() call reported. */
 void
-pha_metrics_samples(const PhaWriteCounts *c)
+fe_metrics_samples(const FeWriteCounts *c)
 {
 	atomic_fetch_add_explicit(&samples_received, (unsigned long long) c->received, memory_order_relaxed);
 	atomic_fetch_add_explicit(&samples_written, (unsigned long long) c->written, memory_order_relaxed);
@@ -173,14 +177,14 @@ pha_metrics_samples(const PhaWriteCounts *c)
 
 /* Count the bytes of one received body. */
 void
-pha_metrics_body_bytes(size_t n)
+fe_metrics_body_bytes(size_t n)
 {
 	atomic_fetch_add_explicit(&body_bytes, n, memory_order_relaxed);
 }
 
 /* Count one error of the database by SQLSTATE ("" = no SQLSTATE: connection). */
 void
-pha_metrics_db_error(const char *sqlstate)
+fe_metrics_db_error(const char *sqlstate)
 {
 	ErrorRow   *row = NULL;
 	char		st[8];
@@ -284,10 +288,10 @@ simple(Buf *b, const char *name, const char *type, const char *help,
  * memory.  The caller frees it.
  */
 char *
-pha_metrics_render(size_t *len)
+fe_metrics_render(size_t *len)
 {
 	Buf			b = {0};
-	PhaPoolStats ps;
+	FePoolStats ps;
 	RequestRow	rows[MAX_REQUEST_ROWS];
 	ErrorRow	errs[MAX_ERROR_ROWS];
 	int			nrows;
@@ -317,12 +321,12 @@ pha_metrics_render(size_t *len)
 		else
 			snprintf(code, sizeof(code), "none");
 		bprintf(&b, "promscale_ha_http_requests_total{handler=\"%s\",code=\"%s\",outcome=\"%s\"} %llu\n",
-				pha_handler_name(rows[i].handler), code, rows[i].outcome, rows[i].count);
+				fe_handler_name(rows[i].handler), code, rows[i].outcome, rows[i].count);
 	}
 
 	bprintf(&b, "# HELP promscale_ha_http_request_duration_seconds Time from a request's headers to its response.\n"
 			"# TYPE promscale_ha_http_request_duration_seconds histogram\n");
-	for (int h = 0; h < PHA_NUM_HANDLERS; h++)
+	for (int h = 0; h < FE_NUM_HANDLERS; h++)
 	{
 		unsigned long long cum = 0;
 		unsigned long long count = LOAD(latency[h].count);
@@ -364,7 +368,7 @@ pha_metrics_render(size_t *len)
 		bprintf(&b, "promscale_ha_http_db_errors_total{sqlstate=\"%s\"} %llu\n",
 				errs[i].sqlstate, errs[i].count);
 
-	pha_pool_stats(&ps);
+	fe_pool_stats(&ps);
 	simple(&b, "pool_size", "gauge", "Database connections the pool may hold (--pool-size).",
 		   (unsigned long long) ps.size);
 	simple(&b, "pool_in_use", "gauge", "Pool slots held by a request now.",
@@ -385,15 +389,15 @@ pha_metrics_render(size_t *len)
 		   ps.connect_failures);
 
 	simple(&b, "requests_in_flight", "gauge", "Requests started and not yet finished.",
-		   (unsigned long long) pha_server_inflight_requests());
+		   (unsigned long long) fe_exchange_inflight());
 	simple(&b, "inflight_body_bytes", "gauge", "Bytes reserved for bodies being received (--max-inflight-bytes).",
-		   (unsigned long long) pha_write_inflight_bytes());
+		   (unsigned long long) fe_exchange_inflight_bytes());
 
 	bprintf(&b, "# HELP promscale_ha_http_build_info The version of promscale-ha-http.\n"
 			"# TYPE promscale_ha_http_build_info gauge\n"
-			"promscale_ha_http_build_info{version=\"%s\"} 1\n", PHA_HTTP_VERSION);
+			"promscale_ha_http_build_info{version=\"%s\"} 1\n", FE_VERSION);
 	simple(&b, "start_time_seconds", "gauge", "Start time of the process, seconds since the epoch.",
-		   (unsigned long long) pha_metrics_start_time());
+		   (unsigned long long) fe_metrics_start_time());
 
 	if (b.oom)
 	{
@@ -404,16 +408,29 @@ pha_metrics_render(size_t *len)
 	return b.data;
 }
 
+/* GET /metrics: the text exposition. */
+enum MHD_Result
+fe_metrics_serve(struct MHD_Connection *conn, FeExchange *ex)
+{
+	size_t		len = 0;
+	char	   *text = fe_metrics_render(&len);
+
+	if (text == NULL)
+		return fe_fail(conn, ex, 503, "out_of_memory", "cannot render the metrics: out of memory");
+	return fe_respond_owned(conn, ex, 200, "ok", "text/plain; version=0.0.4; charset=utf-8",
+							text, len);
+}
+
 /* Remember when the process started (called once from main). */
 void
-pha_metrics_init(void)
+fe_metrics_init(void)
 {
 	start_time = time(NULL);
 }
 
 /* When the process started. */
 long
-pha_metrics_start_time(void)
+fe_metrics_start_time(void)
 {
 	return (long) start_time;
 }

@@ -1,43 +1,60 @@
 /*-------------------------------------------------------------------------
  *
  * metrics.h
- *	  Counters of promscale-ha-http and their Prometheus text exposition.
+ *	  Counters of promscale-ha-http and their Prometheus text exposition
+ *	  (GET /metrics).
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_METRICS_H
-#define PHA_HTTP_METRICS_H
+#ifndef FE_METRICS_H
+#define FE_METRICS_H
 
 #include <stddef.h>
 
-/* The endpoints, as the "handler" label of the request metrics. */
-typedef enum PhaHandler
-{
-	PHA_H_WRITE = 0,
-	PHA_H_HEALTHZ,
-	PHA_H_METRICS,
-	PHA_H_OTHER,
-	PHA_NUM_HANDLERS
-} PhaHandler;
+#include "exchange.h"
 
 /* Numbers promscale_ha.write() returned for one request. */
-typedef struct PhaWriteCounts
+typedef struct FeWriteCounts
 {
 	long long	received;
 	long long	written;
 	long long	deduplicated;
 	long long	already_stored;
 	long long	future_dropped;
-} PhaWriteCounts;
+} FeWriteCounts;
 
-extern void pha_metrics_init(void);
-extern long pha_metrics_start_time(void);
-extern const char *pha_handler_name(PhaHandler h);
-extern void pha_metrics_request(PhaHandler h, int status, const char *outcome,
-								double seconds);
-extern void pha_metrics_samples(const PhaWriteCounts *c);
-extern void pha_metrics_body_bytes(size_t n);
-extern void pha_metrics_db_error(const char *sqlstate);
-extern char *pha_metrics_render(size_t *len);
+/* Remember when the process started (called once from main). */
+extern void fe_metrics_init(void);
 
-#endif							/* PHA_HTTP_METRICS_H */
+/* When the process started, seconds since the epoch. */
+extern long fe_metrics_start_time(void);
+
+/* The "handler" label of an endpoint ("other" for one out of range). */
+extern const char *fe_handler_name(FeHandler h);
+
+/*
+ * Count one finished request: its endpoint, status (0 = no response),
+ * outcome word and duration.  Thread-safe, like all the counters here.
+ */
+extern void fe_metrics_request(FeHandler h, int status, const char *outcome,
+							   double seconds);
+
+/* Add what one promscale_ha.write() call reported. */
+extern void fe_metrics_samples(const FeWriteCounts *c);
+
+/* Count the bytes of one received body. */
+extern void fe_metrics_body_bytes(size_t n);
+
+/* Count one database error by SQLSTATE ("" = no SQLSTATE: connection). */
+extern void fe_metrics_db_error(const char *sqlstate);
+
+/*
+ * Every metric in the text exposition format, in a malloc'd buffer of
+ * *len bytes that the caller frees; NULL when out of memory.
+ */
+extern char *fe_metrics_render(size_t *len);
+
+/* GET /metrics: answer ex with the exposition (503 when out of memory). */
+extern enum MHD_Result fe_metrics_serve(struct MHD_Connection *conn, FeExchange *ex);
+
+#endif							/* FE_METRICS_H */

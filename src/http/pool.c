@@ -16,7 +16,7 @@
  * restart, or EOF; the input is consumed and a connection libpq then calls
  * bad is closed and reopened.  Whatever this check misses (a restart
  * between the check and the query) surfaces as a connection error of the
- * query: the caller asks pha_conn_is_broken() and releases the slot as
+ * query: the caller asks fe_conn_is_broken() and releases the slot as
  * broken, and the request is answered 503 (Prometheus retries it).
  *
  * Connection parameters: our defaults (connect_timeout from
@@ -25,12 +25,12 @@
  * statement_timeout, for instance, can be given there as
  * options='-c statement_timeout=30s'.
  *
- * Prepared statements are per connection: pha_conn_prepare() prepares a
+ * Prepared statements are per connection: fe_conn_prepare() prepares a
  * statement once per connection (a bit per statement, cleared at
  * reconnect), so callers prepare on first use and after every reconnect.
  *
  * Locking: one mutex guards the slots' in_use flags, the counters, and the
- * slots' PGcancel pointers (read by pha_pool_cancel_all from the main thread
+ * slots' PGcancel pointers (read by fe_pool_cancel_all from the main thread
  * at shutdown).  The PGconn of a slot is used only by the thread holding
  * the slot, without the mutex.  A condition variable on CLOCK_MONOTONIC
  * wakes waiters when a slot is released.
@@ -48,12 +48,12 @@
 #include "log.h"
 #include "pool.h"
 
-struct PhaConn
+struct FeConn
 {
 	int			index;
 	bool		in_use;
 	PGconn	   *conn;
-	PGcancel   *cancel;			/* for pha_pool_cancel_all; under the mutex */
+	PGcancel   *cancel;			/* for fe_pool_cancel_all; under the mutex */
 	unsigned int prepared;		/* bit i: statement i is prepared */
 	bool		fatal_seen;		/* the server sent FATAL: it closes the session */
 };
@@ -62,7 +62,7 @@ static struct
 {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	PhaConn    *slots;
+	FeConn     *slots;
 	int			size;
 	int			in_use;
 	int			connected;
@@ -79,7 +79,7 @@ static struct
 
 /* Replace the newlines of a libpq message by spaces and drop trailing blanks. */
 void
-pha_trim_message(char *msg)
+fe_trim_message(char *msg)
 {
 	size_t		len;
 
@@ -99,21 +99,21 @@ pha_trim_message(char *msg)
 static void
 notice_receiver(void *arg, const PGresult *res)
 {
-	PhaConn    *c = arg;
+	FeConn     *c = arg;
 	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
 	if (sev != NULL && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
 	{
 		c->fatal_seen = true;
-		pha_log(PHA_LOG_INFO, "database connection %d: the server ended the session: %s",
-				c->index, msg ? msg : "(no message)");
+		fe_log(FE_LOG_INFO, "database connection %d: the server ended the session: %s",
+			   c->index, msg ? msg : "(no message)");
 	}
 	else if (sev != NULL && strcmp(sev, "WARNING") == 0)
-		pha_log(PHA_LOG_WARNING, "database warning: %s", msg ? msg : "(no message)");
-	else if (pha_log_enabled(PHA_LOG_DEBUG))
-		pha_log(PHA_LOG_DEBUG, "database %s: %s", sev ? sev : "notice",
-				msg ? msg : "(no message)");
+		fe_log(FE_LOG_WARNING, "database warning: %s", msg ? msg : "(no message)");
+	else if (fe_log_enabled(FE_LOG_DEBUG))
+		fe_log(FE_LOG_DEBUG, "database %s: %s", sev ? sev : "notice",
+			   msg ? msg : "(no message)");
 }
 
 /*
@@ -121,14 +121,14 @@ notice_receiver(void *arg, const PGresult *res)
  * user's conninfo (expanded from "dbname") overrides them.
  */
 int
-pha_pool_init(const PhaConfig *cfg)
+fe_pool_init(const FeConfig *cfg)
 {
 	int			n = 0;
 	pthread_condattr_t ca;
 
 	memset(&pool, 0, sizeof(pool));
 	pool.size = cfg->pool_size;
-	pool.slots = calloc((size_t) cfg->pool_size, sizeof(PhaConn));
+	pool.slots = calloc((size_t) cfg->pool_size, sizeof(FeConn));
 	if (pool.slots == NULL)
 		return -1;
 	for (int i = 0; i < cfg->pool_size; i++)
@@ -164,7 +164,7 @@ pha_pool_init(const PhaConfig *cfg)
 
 /* Close the slot's connection (held by the caller). */
 static void
-conn_close(PhaConn *c)
+conn_close(FeConn *c)
 {
 	PGcancel   *cancel;
 
@@ -186,7 +186,7 @@ conn_close(PhaConn *c)
 
 /* Open the slot's connection (held by the caller); false with err if not. */
 static bool
-conn_open(PhaConn *c, char *err, size_t errlen)
+conn_open(FeConn *c, char *err, size_t errlen)
 {
 	PGconn	   *conn;
 
@@ -195,7 +195,7 @@ conn_open(PhaConn *c, char *err, size_t errlen)
 	{
 		snprintf(err, errlen, "cannot connect to the database: %s",
 				 conn ? PQerrorMessage(conn) : "out of memory");
-		pha_trim_message(err);
+		fe_trim_message(err);
 		if (conn)
 			PQfinish(conn);
 		pthread_mutex_lock(&pool.lock);
@@ -212,8 +212,8 @@ conn_open(PhaConn *c, char *err, size_t errlen)
 	pool.connected++;
 	pool.connects++;
 	pthread_mutex_unlock(&pool.lock);
-	pha_log(PHA_LOG_DEBUG, "database connection %d opened (server pid %d)",
-			c->index, PQbackendPID(conn));
+	fe_log(FE_LOG_DEBUG, "database connection %d opened (server pid %d)",
+		   c->index, PQbackendPID(conn));
 	return true;
 }
 
@@ -224,7 +224,7 @@ conn_open(PhaConn *c, char *err, size_t errlen)
  * enough to give the connection up.
  */
 static bool
-conn_alive(PhaConn *c)
+conn_alive(FeConn *c)
 {
 	PGconn	   *conn = c->conn;
 
@@ -278,10 +278,10 @@ deadline_after(int ms)
  * live connection.  NULL when none came free in time or the database
  * refused the connection; *why and err say which.
  */
-PhaConn *
-pha_pool_acquire(int wait_ms, PhaAcquireError *why, char *err, size_t errlen)
+FeConn *
+fe_pool_acquire(int wait_ms, FeAcquireError *why, char *err, size_t errlen)
 {
-	PhaConn    *c = NULL;
+	FeConn     *c = NULL;
 	struct timespec deadline = deadline_after(wait_ms);
 	bool		waited = false;
 
@@ -302,7 +302,7 @@ pha_pool_acquire(int wait_ms, PhaAcquireError *why, char *err, size_t errlen)
 		{
 			pool.timeouts++;
 			pthread_mutex_unlock(&pool.lock);
-			*why = PHA_ACQ_TIMEOUT;
+			*why = FE_ACQ_TIMEOUT;
 			snprintf(err, errlen, "no free database connection within %d ms "
 					 "(all %d busy; see --pool-size, --pool-wait)", wait_ms, pool.size);
 			return NULL;
@@ -311,7 +311,7 @@ pha_pool_acquire(int wait_ms, PhaAcquireError *why, char *err, size_t errlen)
 	/* prefer a slot that is connected already */
 	for (int i = 0; i < pool.size; i++)
 	{
-		PhaConn    *s = &pool.slots[i];
+		FeConn     *s = &pool.slots[i];
 
 		if (!s->in_use && (c == NULL || (c->conn == NULL && s->conn != NULL)))
 			c = s;
@@ -322,14 +322,14 @@ pha_pool_acquire(int wait_ms, PhaAcquireError *why, char *err, size_t errlen)
 
 	if (c->conn != NULL && !conn_alive(c))
 	{
-		pha_log(PHA_LOG_INFO, "database connection %d was closed by the server, reconnecting",
-				c->index);
+		fe_log(FE_LOG_INFO, "database connection %d was closed by the server, reconnecting",
+			   c->index);
 		conn_close(c);
 	}
 	if (c->conn == NULL && !conn_open(c, err, errlen))
 	{
-		pha_pool_release(c, true);
-		*why = PHA_ACQ_CONNECT;
+		fe_pool_release(c, true);
+		*why = FE_ACQ_CONNECT;
 		return NULL;
 	}
 	return c;
@@ -337,7 +337,7 @@ pha_pool_acquire(int wait_ms, PhaAcquireError *why, char *err, size_t errlen)
 
 /* Give a slot back; broken closes its connection first. */
 void
-pha_pool_release(PhaConn *c, bool broken)
+fe_pool_release(FeConn *c, bool broken)
 {
 	if (c == NULL)
 		return;
@@ -352,7 +352,7 @@ pha_pool_release(PhaConn *c, bool broken)
 
 /* The connection of a slot the caller holds. */
 PGconn *
-pha_conn_pg(PhaConn *c)
+fe_conn_pg(FeConn *c)
 {
 	return c->conn;
 }
@@ -363,8 +363,8 @@ pha_conn_pg(PhaConn *c)
  * detail, or libpq's message when the server sent none.
  */
 void
-pha_result_error(PGconn *conn, const PGresult *res, char *sqlstate,
-				 char *err, size_t errlen)
+fe_result_error(PGconn *conn, const PGresult *res, char *sqlstate,
+				char *err, size_t errlen)
 {
 	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -376,7 +376,7 @@ pha_result_error(PGconn *conn, const PGresult *res, char *sqlstate,
 				 detail ? detail : "", detail ? ")" : "");
 	else
 		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-	pha_trim_message(err);
+	fe_trim_message(err);
 }
 
 /*
@@ -385,9 +385,9 @@ pha_result_error(PGconn *conn, const PGresult *res, char *sqlstate,
  * extension is not created, the server went away).
  */
 bool
-pha_conn_prepare(PhaConn *c, int stmt, const char *name, const char *sql,
-				 int nparams, const Oid *types, char *sqlstate, char *err,
-				 size_t errlen)
+fe_conn_prepare(FeConn *c, int stmt, const char *name, const char *sql,
+				int nparams, const Oid *types, char *sqlstate, char *err,
+				size_t errlen)
 {
 	PGresult   *res;
 	bool		ok;
@@ -398,7 +398,7 @@ pha_conn_prepare(PhaConn *c, int stmt, const char *name, const char *sql,
 	res = PQprepare(c->conn, name, sql, nparams, types);
 	ok = (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK);
 	if (!ok)
-		pha_result_error(c->conn, res, sqlstate, err, errlen);
+		fe_result_error(c->conn, res, sqlstate, err, errlen);
 	else
 		c->prepared |= 1u << stmt;
 	PQclear(res);
@@ -411,7 +411,7 @@ pha_conn_prepare(PhaConn *c, int stmt, const char *name, const char *sql,
  * operator intervention that ends the session (57P01-57P03).
  */
 bool
-pha_conn_is_broken(PhaConn *c, const char *sqlstate)
+fe_conn_is_broken(FeConn *c, const char *sqlstate)
 {
 	if (c->conn == NULL || c->fatal_seen || PQstatus(c->conn) != CONNECTION_OK)
 		return true;
@@ -425,20 +425,20 @@ pha_conn_is_broken(PhaConn *c, const char *sqlstate)
 
 /* At shutdown: ask the server to cancel every query still running. */
 void
-pha_pool_cancel_all(void)
+fe_pool_cancel_all(void)
 {
 	char		buf[256];
 
 	pthread_mutex_lock(&pool.lock);
 	for (int i = 0; i < pool.size; i++)
 	{
-		PhaConn    *c = &pool.slots[i];
+		FeConn     *c = &pool.slots[i];
 
 		if (c->in_use && c->cancel != NULL)
 		{
 			if (!PQcancel(c->cancel, buf, sizeof(buf)))
-				pha_log(PHA_LOG_WARNING, "cannot cancel the query of database connection %d: %s",
-						i, buf);
+				fe_log(FE_LOG_WARNING, "cannot cancel the query of database connection %d: %s",
+					   i, buf);
 		}
 	}
 	pthread_mutex_unlock(&pool.lock);
@@ -446,7 +446,7 @@ pha_pool_cancel_all(void)
 
 /* A consistent copy of the pool's numbers. */
 void
-pha_pool_stats(PhaPoolStats *s)
+fe_pool_stats(FePoolStats *s)
 {
 	pthread_mutex_lock(&pool.lock);
 	s->size = pool.size;
@@ -463,7 +463,7 @@ pha_pool_stats(PhaPoolStats *s)
 
 /* Close every connection; called after the HTTP threads have stopped. */
 void
-pha_pool_close(void)
+fe_pool_close(void)
 {
 	for (int i = 0; i < pool.size; i++)
 		conn_close(&pool.slots[i]);

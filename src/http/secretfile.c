@@ -18,7 +18,7 @@
  * so the file cannot be swapped between the check and the read.  Files
  * are read once at start-up; a changed secret needs a restart.  The
  * buffer returned holds the contents plus a NUL; the caller wipes
- * (pha_wipe) and frees it.
+ * (fe_wipe) and frees it.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,8 +40,8 @@
  * name).
  */
 int
-pha_read_file(const char *path, bool secret, size_t max_len, char **out,
-			  size_t *out_len, char *err, size_t errlen)
+fe_read_file(const char *path, bool secret, size_t max_len, char **out,
+			 size_t *out_len, char *err, size_t errlen)
 {
 	struct stat st;
 	char	   *buf;
@@ -109,7 +109,7 @@ pha_read_file(const char *path, bool secret, size_t max_len, char **out,
 		if (n < 0)
 		{
 			snprintf(err, errlen, "cannot read: %s", strerror(errno));
-			pha_wipe(buf, len);
+			fe_wipe(buf, len);
 			free(buf);
 			close(fd);
 			return -1;
@@ -120,7 +120,7 @@ pha_read_file(const char *path, bool secret, size_t max_len, char **out,
 		if (len > max_len)
 		{
 			snprintf(err, errlen, "more than %zu bytes", max_len);
-			pha_wipe(buf, len);
+			fe_wipe(buf, len);
 			free(buf);
 			close(fd);
 			return -1;

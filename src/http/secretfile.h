@@ -6,13 +6,19 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_SECRETFILE_H
-#define PHA_HTTP_SECRETFILE_H
+#ifndef FE_SECRETFILE_H
+#define FE_SECRETFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-extern int	pha_read_file(const char *path, bool secret, size_t max_len,
-						  char **out, size_t *out_len, char *err, size_t errlen);
+/*
+ * Read a whole file of at most max_len bytes into *out (malloc'd, NUL
+ * appended).  With secret, apply the checks of the header comment.
+ * Returns 0, or -1 with the reason in err (the path is the caller's to
+ * name).
+ */
+extern int	fe_read_file(const char *path, bool secret, size_t max_len,
+						 char **out, size_t *out_len, char *err, size_t errlen);
 
-#endif							/* PHA_HTTP_SECRETFILE_H */
+#endif							/* FE_SECRETFILE_H */

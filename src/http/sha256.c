@@ -6,7 +6,7 @@
  *
  * The credentials of a request are never compared with the configured
  * ones byte by byte: both sides are hashed with SHA-256 (FIPS 180-4) and
- * the digests compared with pha_ct_equal(), which looks at every byte
+ * the digests compared with fe_ct_equal(), which looks at every byte
  * whatever the first difference.  The time a check takes thus depends
  * neither on how long the secret is nor on how much of it a guess got
  * right.  The hash is also how basic-auth passwords may be stored
@@ -90,12 +90,12 @@ compress(uint32_t h[8], const unsigned char *blk)
 	h[5] += f;
 	h[6] += g;
 	h[7] += hh;
-	pha_wipe(w, sizeof(w));
+	fe_wipe(w, sizeof(w));
 }
 
 /* SHA-256 of len bytes at data into out. */
 void
-pha_sha256(const void *data, size_t len, unsigned char out[PHA_SHA256_LEN])
+fe_sha256(const void *data, size_t len, unsigned char out[FE_SHA256_LEN])
 {
 	uint32_t	h[8] = {
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -131,8 +131,8 @@ pha_sha256(const void *data, size_t len, unsigned char out[PHA_SHA256_LEN])
 		out[4 * i + 2] = (unsigned char) (h[i] >> 8);
 		out[4 * i + 3] = (unsigned char) h[i];
 	}
-	pha_wipe(tail, sizeof(tail));
-	pha_wipe(h, sizeof(h));
+	fe_wipe(tail, sizeof(tail));
+	fe_wipe(h, sizeof(h));
 }
 
 /*
@@ -140,7 +140,7 @@ pha_sha256(const void *data, size_t len, unsigned char out[PHA_SHA256_LEN])
  * only on len: every byte is looked at, the differences are ORed together.
  */
 bool
-pha_ct_equal(const unsigned char *a, const unsigned char *b, size_t len)
+fe_ct_equal(const unsigned char *a, const unsigned char *b, size_t len)
 {
 	volatile unsigned char diff = 0;
 
@@ -151,7 +151,7 @@ pha_ct_equal(const unsigned char *a, const unsigned char *b, size_t len)
 
 /* Overwrite a secret in memory (a store the compiler may not drop). */
 void
-pha_wipe(void *p, size_t len)
+fe_wipe(void *p, size_t len)
 {
 	if (p != NULL && len > 0)
 		explicit_bzero(p, len);

@@ -6,17 +6,25 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_SHA256_H
-#define PHA_HTTP_SHA256_H
+#ifndef FE_SHA256_H
+#define FE_SHA256_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define PHA_SHA256_LEN 32
+#define FE_SHA256_LEN 32
 
-extern void pha_sha256(const void *data, size_t len, unsigned char out[PHA_SHA256_LEN]);
-extern bool pha_ct_equal(const unsigned char *a, const unsigned char *b, size_t len);
-extern void pha_wipe(void *p, size_t len);
+/* SHA-256 of len bytes at data into out. */
+extern void fe_sha256(const void *data, size_t len, unsigned char out[FE_SHA256_LEN]);
 
-#endif							/* PHA_HTTP_SHA256_H */
+/*
+ * Whether two buffers of the same length are equal, in a time that depends
+ * only on len: every byte is looked at, the differences are ORed together.
+ */
+extern bool fe_ct_equal(const unsigned char *a, const unsigned char *b, size_t len);
+
+/* Overwrite a secret in memory (a store the compiler may not drop). */
+extern void fe_wipe(void *p, size_t len);
+
+#endif							/* FE_SHA256_H */

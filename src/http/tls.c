@@ -24,7 +24,7 @@
  * makes MHD_start_daemon fail with libmicrohttpd's message in the log.
  * The files are read once; a renewed certificate needs a restart (several
  * copies behind a load balancer can be restarted one by one).  The key
- * stays in memory until pha_tls_free, which wipes it.  No locks: set up
+ * stays in memory until fe_tls_free, which wipes it.   No locks: set up
  * before the server starts.
  *
  *-------------------------------------------------------------------------
@@ -54,7 +54,7 @@ static size_t key_len;
  * when TLS is off).  Returns 0, or -1 after printing the reason to stderr.
  */
 int
-pha_tls_load(const PhaConfig *cfg)
+fe_tls_load(const FeConfig *cfg)
 {
 	char		err[256];
 
@@ -66,8 +66,8 @@ pha_tls_load(const PhaConfig *cfg)
 				"TLS support (Debian's libmicrohttpd12 has it, through GnuTLS)\n");
 		return -1;
 	}
-	if (pha_read_file(cfg->tls_cert, false, MAX_CERT_FILE, &cert_pem, &cert_len,
-					  err, sizeof(err)) != 0)
+	if (fe_read_file(cfg->tls_cert, false, MAX_CERT_FILE, &cert_pem, &cert_len,
+					 err, sizeof(err)) != 0)
 	{
 		fprintf(stderr, "promscale-ha-http: --tls-cert %s: %s\n", cfg->tls_cert, err);
 		return -1;
@@ -76,14 +76,14 @@ pha_tls_load(const PhaConfig *cfg)
 	{
 		fprintf(stderr, "promscale-ha-http: --tls-cert %s: no PEM certificate "
 				"(-----BEGIN CERTIFICATE-----) in the file\n", cfg->tls_cert);
-		pha_tls_free();
+		fe_tls_free();
 		return -1;
 	}
-	if (pha_read_file(cfg->tls_key, true, MAX_KEY_FILE, &key_pem, &key_len,
-					  err, sizeof(err)) != 0)
+	if (fe_read_file(cfg->tls_key, true, MAX_KEY_FILE, &key_pem, &key_len,
+					 err, sizeof(err)) != 0)
 	{
 		fprintf(stderr, "promscale-ha-http: --tls-key %s: %s\n", cfg->tls_key, err);
-		pha_tls_free();
+		fe_tls_free();
 		return -1;
 	}
 	if (strstr(key_pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
@@ -92,14 +92,14 @@ pha_tls_load(const PhaConfig *cfg)
 		fprintf(stderr, "promscale-ha-http: --tls-key %s: the key is encrypted; give an "
 				"unencrypted key (openssl pkey -in KEY -out KEY.plain) in a file of mode 600\n",
 				cfg->tls_key);
-		pha_tls_free();
+		fe_tls_free();
 		return -1;
 	}
 	if (strstr(key_pem, "-----BEGIN ") == NULL || strstr(key_pem, "PRIVATE KEY-----") == NULL)
 	{
 		fprintf(stderr, "promscale-ha-http: --tls-key %s: no PEM private key "
 				"(-----BEGIN ... PRIVATE KEY-----) in the file\n", cfg->tls_key);
-		pha_tls_free();
+		fe_tls_free();
 		return -1;
 	}
 	return 0;
@@ -107,7 +107,7 @@ pha_tls_load(const PhaConfig *cfg)
 
 /* Is HTTPS on? */
 bool
-pha_tls_enabled(void)
+fe_tls_enabled(void)
 {
 	return key_pem != NULL;
 }
@@ -117,11 +117,11 @@ pha_tls_enabled(void)
  * not terminated) and return how many; 0 when TLS is off.
  */
 int
-pha_tls_options(struct MHD_OptionItem *items, int max_items)
+fe_tls_options(struct MHD_OptionItem *items, int max_items)
 {
 	int			n = 0;
 
-	if (!pha_tls_enabled() || max_items < 3)
+	if (!fe_tls_enabled() || max_items < 3)
 		return 0;
 	items[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, cert_pem};
 	items[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, key_pem};
@@ -131,10 +131,10 @@ pha_tls_options(struct MHD_OptionItem *items, int max_items)
 
 /* Wipe the key and free both texts (after the daemon has stopped). */
 void
-pha_tls_free(void)
+fe_tls_free(void)
 {
 	if (key_pem != NULL)
-		pha_wipe(key_pem, key_len);
+		fe_wipe(key_pem, key_len);
 	free(key_pem);
 	free(cert_pem);
 	key_pem = NULL;

@@ -42,12 +42,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "exchange.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -71,70 +71,42 @@ static const char write_sql[] =
 "samples_already_stored, samples_future_dropped, outcome "
 "FROM promscale_ha.write($1::bytea)";
 
-static atomic_size_t inflight_bytes;
-
-/* Bytes reserved by bodies being received or stored now. */
-size_t
-pha_write_inflight_bytes(void)
-{
-	return atomic_load(&inflight_bytes);
-}
-
-/* Reserve n more bytes of the --max-inflight-bytes budget for req. */
-static bool
-reserve(PhaRequest *req, size_t n)
-{
-	size_t		cur = atomic_load(&inflight_bytes);
-
-	do
-	{
-		if (n > pha_cfg->max_inflight_bytes || cur > pha_cfg->max_inflight_bytes - n)
-			return false;
-	} while (!atomic_compare_exchange_weak(&inflight_bytes, &cur, cur + n));
-	req->reserved += n;
-	return true;
-}
-
 /* Free the body and give its reservation back. */
 static void
-drop_body(PhaRequest *req)
+drop_body(FeExchange *ex)
 {
-	free(req->body);
-	req->body = NULL;
-	req->body_len = 0;
-	req->body_cap = 0;
-	if (req->reserved > 0)
-	{
-		atomic_fetch_sub(&inflight_bytes, req->reserved);
-		req->reserved = 0;
-	}
+	free(ex->body);
+	ex->body = NULL;
+	ex->body_len = 0;
+	ex->body_cap = 0;
+	fe_exchange_release(ex);
 }
 
 /* Called once per request from the completion callback. */
 void
-pha_write_cleanup(PhaRequest *req)
+fe_write_cleanup(FeExchange *ex)
 {
-	drop_body(req);
+	drop_body(ex);
 }
 
 /*
  * Remember a failure found while reading the body; the body is dropped and
- * the rest of it discarded, and pha_write_finish answers with it.
+ * the rest of it discarded, and fe_write_finish answers with it.
  */
 static void
-reject(PhaRequest *req, int status, const char *outcome, const char *fmt,...)
+reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
 static void
-reject(PhaRequest *req, int status, const char *outcome, const char *fmt,...)
+reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
 {
 	va_list		ap;
 
-	req->reject_status = status;
-	req->reject_outcome = outcome;
+	ex->reject_status = status;
+	ex->reject_outcome = outcome;
 	va_start(ap, fmt);
-	vsnprintf(req->reject_reason, sizeof(req->reject_reason), fmt, ap);
+	vsnprintf(ex->reject_reason, sizeof(ex->reject_reason), fmt, ap);
 	va_end(ap);
-	drop_body(req);
+	drop_body(ex);
 }
 
 /* Copy s without surrounding blanks into out (bounded). */
@@ -196,7 +168,7 @@ content_type_ok(const char *ct)
 
 /* First call: method and headers; may answer at once (see header comment). */
 enum MHD_Result
-pha_write_begin(struct MHD_Connection *conn, PhaRequest *req)
+fe_write_begin(struct MHD_Connection *conn, FeExchange *ex)
 {
 	const char *ce;
 	const char *ct;
@@ -204,42 +176,42 @@ pha_write_begin(struct MHD_Connection *conn, PhaRequest *req)
 	unsigned long long n;
 	char		enc[32];
 
-	if (strcmp(req->method, "POST") != 0)
+	if (strcmp(ex->method, "POST") != 0)
 	{
-		pha_log(PHA_LOG_WARNING, "%s %s from %s: 405: use POST", req->method, req->path, req->peer);
-		return pha_respond(conn, req, 405, "method_not_allowed", NULL,
-						   "use POST\n", 9, MHD_HTTP_HEADER_ALLOW, "POST");
+		fe_log(FE_LOG_WARNING, "%s %s from %s: 405: use POST", ex->method, ex->path, ex->peer);
+		return fe_respond(conn, ex, 405, "method_not_allowed", NULL,
+						  "use POST\n", 9, MHD_HTTP_HEADER_ALLOW, "POST");
 	}
 
 	ce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
 	trimmed(enc, sizeof(enc), ce ? ce : "", ce ? strlen(ce) : 0);
 	if (strcasecmp(enc, "snappy") != 0)
-		return pha_fail(conn, req, 415, "unsupported_media_type",
-						"Content-Encoding must be snappy (Prometheus remote write 1.0), got \"%.64s\"",
-						ce ? ce : "");
+		return fe_fail(conn, ex, 415, "unsupported_media_type",
+					   "Content-Encoding must be snappy (Prometheus remote write 1.0), got \"%.64s\"",
+					   ce ? ce : "");
 	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct == NULL || !content_type_ok(ct))
-		return pha_fail(conn, req, 415, "unsupported_media_type",
-						"Content-Type must be application/x-protobuf (remote write 1.0, "
-						"prometheus.WriteRequest), got \"%.96s\"", ct ? ct : "");
+		return fe_fail(conn, ex, 415, "unsupported_media_type",
+					   "Content-Type must be application/x-protobuf (remote write 1.0, "
+					   "prometheus.WriteRequest), got \"%.96s\"", ct ? ct : "");
 
-	if (pha_content_length_over(conn, &cl, &n))
-		return pha_fail(conn, req, 413, "too_large",
-						"body of %.24s bytes is over the limit of %zu bytes (--max-body)",
-						cl, pha_cfg->max_body);
+	if (fe_content_length_over(conn, &cl, &n))
+		return fe_fail(conn, ex, 413, "too_large",
+					   "body of %.24s bytes is over the limit of %zu bytes (--max-body)",
+					   cl, fe_cfg->max_body);
 	if (cl != NULL)
 	{
 		if (n > 0)
 		{
-			if (!reserve(req, (size_t) n))
-				return pha_fail(conn, req, 503, "busy",
-								"%zu bytes of request bodies in flight, no room for %llu more "
-								"(--max-inflight-bytes %zu)",
-								pha_write_inflight_bytes(), n, pha_cfg->max_inflight_bytes);
-			req->body = malloc((size_t) n);
-			if (req->body == NULL)
-				return pha_fail(conn, req, 503, "busy", "out of memory for a body of %llu bytes", n);
-			req->body_cap = (size_t) n;
+			if (!fe_exchange_reserve(ex, (size_t) n))
+				return fe_fail(conn, ex, 503, "busy",
+							   "%zu bytes of request bodies in flight, no room for %llu more "
+							   "(--max-inflight-bytes %zu)",
+							   fe_exchange_inflight_bytes(), n, fe_cfg->max_inflight_bytes);
+			ex->body = malloc((size_t) n);
+			if (ex->body == NULL)
+				return fe_fail(conn, ex, 503, "busy", "out of memory for a body of %llu bytes", n);
+			ex->body_cap = (size_t) n;
 		}
 	}
 	return MHD_YES;
@@ -247,57 +219,57 @@ pha_write_begin(struct MHD_Connection *conn, PhaRequest *req)
 
 /* A piece of the body: append it, or discard it after a reject. */
 enum MHD_Result
-pha_write_body(struct MHD_Connection *conn, PhaRequest *req, const char *data,
-			   size_t *size)
+fe_write_body(struct MHD_Connection *conn, FeExchange *ex, const char *data,
+			  size_t *size)
 {
 	size_t		n = *size;
 
 	*size = 0;
-	if (req->reject_status != 0)
+	if (ex->reject_status != 0)
 	{
-		req->discarded += n;
+		ex->discarded += n;
 		/* a client that keeps sending after a reject is cut off */
-		if (req->discarded > DISCARD_LIMIT(pha_cfg->max_body))
+		if (ex->discarded > DISCARD_LIMIT(fe_cfg->max_body))
 		{
-			pha_log(PHA_LOG_ERROR, "%s %s from %s: closing the connection after discarding %zu bytes (%s)",
-					req->method, req->path, req->peer, req->discarded, req->reject_reason);
+			fe_log(FE_LOG_ERROR, "%s %s from %s: closing the connection after discarding %zu bytes (%s)",
+				   ex->method, ex->path, ex->peer, ex->discarded, ex->reject_reason);
 			return MHD_NO;
 		}
 		return MHD_YES;
 	}
-	if (n > pha_cfg->max_body - req->body_len)
+	if (n > fe_cfg->max_body - ex->body_len)
 	{
-		reject(req, 413, "too_large", "body of more than %zu bytes is over the limit of %zu bytes (--max-body)",
-			   req->body_len + n, pha_cfg->max_body);
-		req->discarded = n;
+		reject(ex, 413, "too_large", "body of more than %zu bytes is over the limit of %zu bytes (--max-body)",
+			   ex->body_len + n, fe_cfg->max_body);
+		ex->discarded = n;
 		return MHD_YES;
 	}
-	if (req->body_len + n > req->body_cap)
+	if (ex->body_len + n > ex->body_cap)
 	{
-		size_t		ncap = req->body_cap ? req->body_cap * 2 : CHUNKED_INITIAL;
+		size_t		ncap = ex->body_cap ? ex->body_cap * 2 : CHUNKED_INITIAL;
 		char	   *nbody;
 
-		if (ncap < req->body_len + n)
-			ncap = req->body_len + n;
-		if (ncap > pha_cfg->max_body)
-			ncap = pha_cfg->max_body;
-		if (ncap > req->reserved && !reserve(req, ncap - req->reserved))
+		if (ncap < ex->body_len + n)
+			ncap = ex->body_len + n;
+		if (ncap > fe_cfg->max_body)
+			ncap = fe_cfg->max_body;
+		if (ncap > ex->reserved && !fe_exchange_reserve(ex, ncap - ex->reserved))
 		{
-			reject(req, 503, "busy", "%zu bytes of request bodies in flight (--max-inflight-bytes %zu)",
-				   pha_write_inflight_bytes(), pha_cfg->max_inflight_bytes);
+			reject(ex, 503, "busy", "%zu bytes of request bodies in flight (--max-inflight-bytes %zu)",
+				   fe_exchange_inflight_bytes(), fe_cfg->max_inflight_bytes);
 			return MHD_YES;
 		}
-		nbody = realloc(req->body, ncap);
+		nbody = realloc(ex->body, ncap);
 		if (nbody == NULL)
 		{
-			reject(req, 503, "busy", "out of memory for a body of %zu bytes", ncap);
+			reject(ex, 503, "busy", "out of memory for a body of %zu bytes", ncap);
 			return MHD_YES;
 		}
-		req->body = nbody;
-		req->body_cap = ncap;
+		ex->body = nbody;
+		ex->body_cap = ncap;
 	}
-	memcpy(req->body + req->body_len, data, n);
-	req->body_len += n;
+	memcpy(ex->body + ex->body_len, data, n);
+	ex->body_len += n;
 	return MHD_YES;
 }
 
@@ -316,33 +288,33 @@ col_ll(PGresult *res, int col)
  * connection is gone.
  */
 static enum MHD_Result
-answer_db_error(struct MHD_Connection *conn, PhaRequest *req, const char *sqlstate,
+answer_db_error(struct MHD_Connection *conn, FeExchange *ex, const char *sqlstate,
 				const char *msg, bool broken)
 {
-	pha_metrics_db_error(sqlstate);
+	fe_metrics_db_error(sqlstate);
 	if (strncmp(sqlstate, "22", 2) == 0)
-		return pha_fail(conn, req, 400, "invalid",
-						"the database rejected the payload [SQLSTATE %s]: %s", sqlstate, msg);
+		return fe_fail(conn, ex, 400, "invalid",
+					   "the database rejected the payload [SQLSTATE %s]: %s", sqlstate, msg);
 	if (strncmp(sqlstate, "54", 2) == 0)
-		return pha_fail(conn, req, 413, "too_large",
-						"the payload is over a database limit [SQLSTATE %s]: %s", sqlstate, msg);
+		return fe_fail(conn, ex, 413, "too_large",
+					   "the payload is over a database limit [SQLSTATE %s]: %s", sqlstate, msg);
 	if (strcmp(sqlstate, "3F000") == 0 || strcmp(sqlstate, "42883") == 0 ||
 		strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "42704") == 0)
-		return pha_fail(conn, req, 503, "db_error",
-						"promscale_ha.write() is not available [SQLSTATE %s]: %s "
-						"(is the extension created? CREATE EXTENSION promscale_ha)", sqlstate, msg);
-	return pha_fail(conn, req, 503, broken ? "db_unavailable" : "db_error",
-					"%s, retry [SQLSTATE %s]: %s",
-					broken ? "the database connection was lost" : "the database failed the write",
-					sqlstate[0] ? sqlstate : "none", msg);
+		return fe_fail(conn, ex, 503, "db_error",
+					   "promscale_ha.write() is not available [SQLSTATE %s]: %s "
+					   "(is the extension created? CREATE EXTENSION promscale_ha)", sqlstate, msg);
+	return fe_fail(conn, ex, 503, broken ? "db_unavailable" : "db_error",
+				   "%s, retry [SQLSTATE %s]: %s",
+				   broken ? "the database connection was lost" : "the database failed the write",
+				   sqlstate[0] ? sqlstate : "none", msg);
 }
 
 /* The whole body is here: store it and answer. */
 enum MHD_Result
-pha_write_finish(struct MHD_Connection *conn, PhaRequest *req)
+fe_write_finish(struct MHD_Connection *conn, FeExchange *ex)
 {
-	PhaConn    *c;
-	PhaAcquireError why;
+	FeConn     *c;
+	FeAcquireError why;
 	char		err[512];
 	char		sqlstate[8];
 	PGresult   *res;
@@ -350,49 +322,49 @@ pha_write_finish(struct MHD_Connection *conn, PhaRequest *req)
 	const char *values[1];
 	int			lengths[1];
 	const int	formats[1] = {1};
-	PhaWriteCounts counts;
+	FeWriteCounts counts;
 	const char *outcome;
 	enum MHD_Result ret;
 
-	if (req->reject_status != 0)
-		return pha_fail(conn, req, req->reject_status, req->reject_outcome, "%s",
-						req->reject_reason);
-	pha_metrics_body_bytes(req->body_len);
-	if (req->body_len == 0)
-		return pha_fail(conn, req, 400, "invalid", "empty body: expected a snappy-compressed WriteRequest");
-	if (req->body_len > (size_t) 0x7fffffff)
-		return pha_fail(conn, req, 413, "too_large", "body over 2 GiB");
+	if (ex->reject_status != 0)
+		return fe_fail(conn, ex, ex->reject_status, ex->reject_outcome, "%s",
+					   ex->reject_reason);
+	fe_metrics_body_bytes(ex->body_len);
+	if (ex->body_len == 0)
+		return fe_fail(conn, ex, 400, "invalid", "empty body: expected a snappy-compressed WriteRequest");
+	if (ex->body_len > (size_t) 0x7fffffff)
+		return fe_fail(conn, ex, 413, "too_large", "body over 2 GiB");
 
-	c = pha_pool_acquire(pha_cfg->pool_wait_ms, &why, err, sizeof(err));
+	c = fe_pool_acquire(fe_cfg->pool_wait_ms, &why, err, sizeof(err));
 	if (c == NULL)
 	{
-		if (why == PHA_ACQ_CONNECT)
-			pha_metrics_db_error("");
-		return pha_fail(conn, req, 503, why == PHA_ACQ_TIMEOUT ? "pool_timeout" : "db_unavailable",
-						"%s", err);
+		if (why == FE_ACQ_CONNECT)
+			fe_metrics_db_error("");
+		return fe_fail(conn, ex, 503, why == FE_ACQ_TIMEOUT ? "pool_timeout" : "db_unavailable",
+					   "%s", err);
 	}
 
-	if (!pha_conn_prepare(c, PHA_STMT_WRITE, "pha_write", write_sql, 1, types,
-						  sqlstate, err, sizeof(err)))
+	if (!fe_conn_prepare(c, FE_STMT_WRITE, "pha_write", write_sql, 1, types,
+						 sqlstate, err, sizeof(err)))
 	{
-		bool		broken = pha_conn_is_broken(c, sqlstate);
+		bool		broken = fe_conn_is_broken(c, sqlstate);
 
-		pha_pool_release(c, broken);
-		return answer_db_error(conn, req, sqlstate, err, broken);
+		fe_pool_release(c, broken);
+		return answer_db_error(conn, ex, sqlstate, err, broken);
 	}
 
-	values[0] = req->body;
-	lengths[0] = (int) req->body_len;
-	res = PQexecPrepared(pha_conn_pg(c), "pha_write", 1, values, lengths, formats, 0);
+	values[0] = ex->body;
+	lengths[0] = (int) ex->body_len;
+	res = PQexecPrepared(fe_conn_pg(c), "pha_write", 1, values, lengths, formats, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		bool		broken;
 
-		pha_result_error(pha_conn_pg(c), res, sqlstate, err, sizeof(err));
+		fe_result_error(fe_conn_pg(c), res, sqlstate, err, sizeof(err));
 		PQclear(res);
-		broken = pha_conn_is_broken(c, sqlstate);
-		pha_pool_release(c, broken);
-		return answer_db_error(conn, req, sqlstate, err, broken);
+		broken = fe_conn_is_broken(c, sqlstate);
+		fe_pool_release(c, broken);
+		return answer_db_error(conn, ex, sqlstate, err, broken);
 	}
 	if (PQntuples(res) != 1 || PQnfields(res) < 6)
 	{
@@ -400,11 +372,11 @@ pha_write_finish(struct MHD_Connection *conn, PhaRequest *req)
 		int			cols = PQnfields(res);
 
 		PQclear(res);
-		pha_pool_release(c, false);
-		pha_metrics_db_error("XX000");
-		return pha_fail(conn, req, 503, "db_error",
-						"promscale_ha.write() returned %d rows of %d columns, expected 1 of 6 "
-						"(extension version mismatch?)", rows, cols);
+		fe_pool_release(c, false);
+		fe_metrics_db_error("XX000");
+		return fe_fail(conn, ex, 503, "db_error",
+					   "promscale_ha.write() returned %d rows of %d columns, expected 1 of 6 "
+					   "(extension version mismatch?)", rows, cols);
 	}
 
 	counts.received = col_ll(res, 0);
@@ -412,24 +384,24 @@ pha_write_finish(struct MHD_Connection *conn, PhaRequest *req)
 	counts.deduplicated = col_ll(res, 2);
 	counts.already_stored = col_ll(res, 3);
 	counts.future_dropped = col_ll(res, 4);
-	pha_metrics_samples(&counts);
+	fe_metrics_samples(&counts);
 	outcome = PQgetisnull(res, 0, 5) ? "stored" : PQgetvalue(res, 0, 5);
-	snprintf(req->detail, sizeof(req->detail),
+	snprintf(ex->detail, sizeof(ex->detail),
 			 "%zu bytes, %lld samples received, %lld written, %lld deduplicated, %lld already stored",
-			 req->body_len, counts.received, counts.written, counts.deduplicated,
+			 ex->body_len, counts.received, counts.written, counts.deduplicated,
 			 counts.already_stored);
 
 	if (strcmp(outcome, "deduplicated") == 0)
-		ret = pha_respond(conn, req, 202, "deduplicated", NULL, NULL, 0,
-						  "X-Promscale-HA", "deduplicated");
+		ret = fe_respond(conn, ex, 202, "deduplicated", NULL, NULL, 0,
+						 "X-Promscale-HA", "deduplicated");
 	else if (strcmp(outcome, "partial") == 0)
-		ret = pha_respond(conn, req, 204, "partial", NULL, NULL, 0, "X-Promscale-HA", "partial");
+		ret = fe_respond(conn, ex, 204, "partial", NULL, NULL, 0, "X-Promscale-HA", "partial");
 	else if (strcmp(outcome, "empty") == 0)
-		ret = pha_respond(conn, req, 204, "empty", NULL, NULL, 0, "X-Promscale-HA", "empty");
+		ret = fe_respond(conn, ex, 204, "empty", NULL, NULL, 0, "X-Promscale-HA", "empty");
 	else
-		ret = pha_respond(conn, req, 204, "stored", NULL, NULL, 0, "X-Promscale-HA", "stored");
+		ret = fe_respond(conn, ex, 204, "stored", NULL, NULL, 0, "X-Promscale-HA", "stored");
 	PQclear(res);
-	pha_pool_release(c, false);
-	drop_body(req);
+	fe_pool_release(c, false);
+	drop_body(ex);
 	return ret;
 }

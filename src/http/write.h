@@ -5,21 +5,35 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PHA_HTTP_WRITE_H
-#define PHA_HTTP_WRITE_H
+#ifndef FE_WRITE_H
+#define FE_WRITE_H
 
 #include <stddef.h>
 
-#include "server.h"
+#include "exchange.h"
 
-extern enum MHD_Result pha_write_begin(struct MHD_Connection *conn, PhaRequest *req);
-extern enum MHD_Result pha_write_body(struct MHD_Connection *conn, PhaRequest *req,
-									  const char *data, size_t *size);
-extern enum MHD_Result pha_write_finish(struct MHD_Connection *conn, PhaRequest *req);
-extern void pha_write_cleanup(PhaRequest *req);
-extern size_t pha_write_inflight_bytes(void);
+/*
+ * First call of a /write request: check the method and headers and
+ * reserve room for an announced body; may answer at once (405, 415, 413,
+ * 503), after which libmicrohttpd reads no body.
+ */
+extern enum MHD_Result fe_write_begin(struct MHD_Connection *conn, FeExchange *ex);
 
-/* the statement numbers of pha_conn_prepare() */
-#define PHA_STMT_WRITE 0
+/*
+ * A piece of the body (*size bytes, all consumed: *size becomes 0): kept,
+ * or dropped after a failure that fe_write_finish will answer.  MHD_NO
+ * (close the connection) for a client that keeps sending long after.
+ */
+extern enum MHD_Result fe_write_body(struct MHD_Connection *conn, FeExchange *ex,
+									 const char *data, size_t *size);
 
-#endif							/* PHA_HTTP_WRITE_H */
+/* Last call: store the body with promscale_ha.write() and answer. */
+extern enum MHD_Result fe_write_finish(struct MHD_Connection *conn, FeExchange *ex);
+
+/* Free the body of ex and give back its reservation; idempotent. */
+extern void fe_write_cleanup(FeExchange *ex);
+
+/* the statement numbers of fe_conn_prepare() */
+#define FE_STMT_WRITE 0
+
+#endif							/* FE_WRITE_H */
