@@ -17,11 +17,11 @@ GEN_C       = $(PROTOS:%=src/gen/%.pb-c.c)
 GEN_H       = $(PROTOS:%=src/gen/%.pb-c.h)
 # The extension's sources, by layer (src/README.md): drivers and ground floor in src/,
 # then ha/ and store/, then wire/ and codec/ (plain C, no server headers).
-EXT_DIRS    = src src/worker src/ha src/store src/wire
+EXT_DIRS    = src src/worker src/ha src/store src/wire src/codec
 SRCS        = $(sort $(foreach d,$(EXT_DIRS),$(wildcard $(d)/*.c)))
 OBJS        = $(SRCS:.c=.o) $(GEN_C:.c=.o)
 DATA        = $(wildcard sql/promscale_ha--*.sql)
-SHLIB_LINK  = -lprotobuf-c -lsnappy
+SHLIB_LINK  = -lprotobuf-c -lsnappy -lzstd
 
 PG_CPPFLAGS = -Isrc -Isrc/gen
 WARN_FLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \

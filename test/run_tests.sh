@@ -14,7 +14,8 @@
 #      (--temp-instance in the Makefile), so no server needs to be running,
 #   4. runs the system tests (test/system/*.sh, test/e2e/run.sh): scripts that start
 #      their own servers to crash them, or to run real Prometheus and haproxy,
-#   5. fuzzes the decoder and the label scan for 60 s and replays every saved finding,
+#   5. runs the chunk codecs' unit tests (test/codec), fuzzes the decoder, the label
+#      scan and the codecs for 60 s and replays every saved finding,
 #   6. checks that the fixtures in test/data are byte-identical to what the generator
 #      makes now (test/make_fixtures.sh into a scratch directory).
 # On a failure it prints the diffs.  Its last line is `N passed, N failed`, counting the
@@ -198,6 +199,16 @@ for t in test/system/*.sh test/soak/buffer_full.sh test/e2e/run.sh; do
 		failed=$((failed + 1))
 	fi
 done
+
+# 4b. The chunk codecs' unit tests (plain C, ASan and UBSan).
+echo "== codec unit tests (test/codec)"
+if timeout "$T_SYSTEM" bash test/codec/run.sh 2>&1 | tail -n 20; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	echo "test codec ... ok"
+	passed=$((passed + 1))
+else
+	echo "test codec ... FAILED"
+	failed=$((failed + 1))
+fi
 
 # 5. A short fuzz run of the decoder and the label scan (libFuzzer, ASan, UBSan), and a
 # replay of every input that ever broke them (test/fuzz/crashes).

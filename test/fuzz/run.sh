@@ -7,8 +7,10 @@
 # Usage: test/fuzz/run.sh [SECONDS]      (default 60; 0 only builds and replays)
 #
 # The harnesses are test/fuzz/fuzz_*.c (but fuzz_common.c): fuzz_decode.c (snappy +
-# protobuf-c + validation, src/wire/decode.c) and fuzz_scan.c (the follower fast path's
-# label-only scan, src/wire/scan.c, against the decoder).  SECONDS is shared among them.
+# protobuf-c + validation, src/wire/decode.c), fuzz_scan.c (the follower fast path's
+# label-only scan, src/wire/scan.c, against the decoder) and fuzz_codec.c (the chunk
+# codecs, src/codec/: decoding untrusted chunks, bit-exact round trips).  SECONDS is
+# shared among them.  Seeds: test/fuzz/corpus_NAME when it exists, else test/fuzz/corpus.
 #
 #   1. Installs what it needs when missing (clang-14, libclang-rt-14-dev, which holds
 #      libFuzzer and the sanitizer runtimes, protobuf-c and snappy), with apt-get as
@@ -72,7 +74,8 @@ done
 # shellcheck source-path=SCRIPTDIR source=../install_deps.sh
 . "$root/test/install_deps.sh"
 # shellcheck disable=SC2034 # read by pha_missing_packages
-PHA_DEB_PACKAGES=(clang-14 libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev)
+PHA_DEB_PACKAGES=(clang-14 libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
+	libzstd-dev)
 missing=$(pha_missing_packages)
 if [ -n "$missing" ]; then
 	pha_require_root
@@ -110,7 +113,7 @@ cflags=(-g -O1 -fno-omit-frame-pointer "${san[@]}" -I"$root/src" -I"$work/gen")
 # the Makefile with gcc's warnings, and clang's differ.
 werror=(-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare)
 "$cc" "${cflags[@]}" "${werror[@]}" -c "$here/fuzz_common.c" -o "$work/obj/fuzz_common.o"
-for src in wire/decode wire/scan; do
+for src in wire/decode wire/scan codec/xor codec/dense codec/chunk; do
 	"$cc" "${cflags[@]}" -c "$root/src/$src.c" -o "$work/obj/$(basename "$src").o"
 done
 for p in types remote; do
@@ -118,7 +121,8 @@ for p in types remote; do
 done
 for t in "${targets[@]}"; do
 	"$cc" "${cflags[@]}" "${werror[@]}" -c "$here/fuzz_$t.c" -o "$work/fuzz_$t.o"
-	"$cc" "${san[@]}" -o "$work/fuzz_$t" "$work/fuzz_$t.o" "$work"/obj/*.o -lprotobuf-c -lsnappy
+	"$cc" "${san[@]}" -o "$work/fuzz_$t" "$work/fuzz_$t.o" "$work"/obj/*.o -lprotobuf-c -lsnappy \
+		-lzstd -lm
 done
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -127,6 +131,16 @@ common=(-max_len="$max_len" -timeout=10 -rss_limit_mb=2048)
 status=0
 
 # --- 3. fuzz ----------------------------------------------------------------------------
+# corpus_of HARNESS: its seeds (test/fuzz/corpus_NAME, else the remote-write corpus)
+corpus_of() {
+	if [ -d "$here/corpus_$1" ]; then echo "$here/corpus_$1"; else echo "$here/corpus"; fi
+}
+# dict_of HARNESS: the libFuzzer dictionary option for it, if it has one
+dict_of() {
+	case "$1" in
+	decode | scan) echo "-dict=$here/decode.dict" ;;
+	esac
+}
 share=0
 if [ "$secs" -gt 0 ]; then
 	share=$((secs / ${#targets[@]}))
@@ -142,15 +156,15 @@ for t in "${targets[@]}"; do
 	fuzz_rc=0
 	# shellcheck disable=SC2086 # PHA_FUZZ_ARGS is a list of options
 	"$bin" "${common[@]}" -max_total_time="$share" -print_final_stats=1 \
-		-dict="$here/decode.dict" -artifact_prefix="$tw/artifacts/" \
-		${PHA_FUZZ_ARGS:-} "$tw/corpus" "$here/corpus" >"$tw/fuzz.log" 2>&1 || fuzz_rc=$?
+		$(dict_of "$t") -artifact_prefix="$tw/artifacts/" \
+		${PHA_FUZZ_ARGS:-} "$tw/corpus" "$(corpus_of "$t")" >"$tw/fuzz.log" 2>&1 || fuzz_rc=$?
 
 	last=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$tw/fuzz.log" | tail -n 1 || true)
 	[ -n "$last" ] || last=$(grep -E '^#[0-9]+' "$tw/fuzz.log" | tail -n 1 || true)
 	echo "   last status: ${last:-none}"
 	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' \
 		"$tw/fuzz.log" | sed 's/^/   /' || true
-	echo "   corpus: $(find "$here/corpus" -type f | wc -l) seeds + $(find "$tw/corpus" -type f | wc -l) new inputs"
+	echo "   corpus: $(find "$(corpus_of "$t")" -type f | wc -l) seeds + $(find "$tw/corpus" -type f | wc -l) new inputs"
 
 	found=0
 	for a in "$tw"/artifacts/crash-* "$tw"/artifacts/leak-* "$tw"/artifacts/timeout-* \
@@ -173,7 +187,7 @@ done
 for t in "${targets[@]}"; do
 	replayed=0
 	failed=0
-	for f in "$here/crashes/$t"/* "$here"/corpus/*; do
+	for f in "$here/crashes/$t"/* "$(corpus_of "$t")"/*; do
 		[ -f "$f" ] || continue
 		replayed=$((replayed + 1))
 		if ! "$work/fuzz_$t" "${common[@]}" "$f" >"$work/replay.log" 2>&1; then
