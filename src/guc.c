@@ -27,7 +27,7 @@ int			pha_max_series_per_request = 1000000;
 int			pha_max_labels_per_series = 128;
 int			pha_max_label_name_length = 256;
 int			pha_max_label_value_length = 16384;
-int			pha_partition_interval_s = 86400;
+int			pha_partition_interval_s = 7200;
 int			pha_series_cache_size = 1000000;
 
 char	   *pha_cluster_label = NULL;
@@ -46,6 +46,17 @@ int			pha_cluster_idle_timeout_s = 86400;
 int			pha_lease_log_retention_s = 30 * 86400;
 int			pha_retention_s = 0;
 int			pha_housekeeping_interval_s = 60;
+
+int			pha_compress_after_s = 3600;
+int			pha_chunk_format = PHA_CHUNK_FORMAT_DENSE;
+int			pha_compress_lock_timeout_ms = 500;
+int			pha_compress_batch = 4;
+
+static const struct config_enum_entry chunk_format_options[] = {
+	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
+	{"xor", PHA_CHUNK_FORMAT_XOR, false},
+	{NULL, 0, false}
+};
 
 /* promscale_ha.cluster_label / replica_label must be valid label names. */
 static bool
@@ -141,11 +152,19 @@ pha_guc_init(void)
 							&pha_max_label_value_length, 16384, 0, 64 * 1024 * 1024,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("promscale_ha.partition_interval",
-							"Width of each time partition of promscale_ha.samples.",
+							"Width of each time partition of promscale_ha.samples_head.",
 							"Partitions are aligned on the Unix epoch (UTC). A change applies "
-							"to partitions created afterwards; existing ones keep their range.",
-							&pha_partition_interval_s, 86400, 60, 366 * 86400,
+							"to partitions created afterwards; existing ones keep their range. "
+							"The head holds about this plus compress_after of rows.",
+							&pha_partition_interval_s, 7200, 60, 366 * 86400,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("promscale_ha.chunk_format",
+							 "Encoding of new compressed chunks: dense or xor.",
+							 "dense: scaled decimal integers, delta coding and zstd (smallest); "
+							 "xor: Prometheus' XOR chunk layout. Chunks already written keep "
+							 "theirs; both are read.",
+							 &pha_chunk_format, PHA_CHUNK_FORMAT_DENSE, chunk_format_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("promscale_ha.series_cache_size",
 							"Most series ids each backend keeps in its cache.",
@@ -222,6 +241,25 @@ pha_guc_init(void)
 							"0 means keep forever.",
 							&pha_retention_s, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.compress_after",
+							"Age past its end after which the worker compresses a head partition.",
+							"The partition's rows become per-series chunks and the partition is "
+							"dropped, in one transaction. -1 turns compression by the worker off "
+							"(promscale_ha.compress_now() still works).",
+							&pha_compress_after_s, 3600, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.compress_lock_timeout",
+							"Longest wait of compression for its locks.",
+							"Compression locks the partition it compresses (which holds back only "
+							"late writes into it) and, to drop it, briefly samples_head. On a "
+							"timeout it gives up and tries again at its next run.",
+							&pha_compress_lock_timeout_ms, 500, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.compress_batch",
+							"Most head partitions the worker compresses per run.",
+							"Each is its own transaction; the rest wait for the next run.",
+							&pha_compress_batch, 4, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("promscale_ha.housekeeping_interval",
 							"How often the worker prunes, creates and drops.",
 							"Replay-buffer pruning, idle clusters, log trimming, partitions "

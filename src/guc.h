@@ -39,6 +39,14 @@ extern int	pha_lease_log_retention_s;
 extern int	pha_retention_s;
 extern int	pha_housekeeping_interval_s;
 
+/* promscale_ha.chunk_format; the values are the stored format bytes (codec/chunk.h) */
+#define PHA_CHUNK_FORMAT_XOR	1
+#define PHA_CHUNK_FORMAT_DENSE	2
+extern int	pha_compress_after_s;
+extern int	pha_chunk_format;
+extern int	pha_compress_lock_timeout_ms;
+extern int	pha_compress_batch;
+
 extern void pha_guc_init(void);
 
 /* Wall clock for leases: now(), or promscale_ha.test_now when a test sets it. */

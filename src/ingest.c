@@ -312,6 +312,7 @@ pha_request_run(PhaRequest *req)
 	int64		nrows = 0;
 	PhaRows		rows;
 	PhaRows		replay_rows;
+	int64		own_sent;
 	int64		own_written;
 	int64		replay_written;
 
@@ -391,12 +392,13 @@ pha_request_run(PhaRequest *req)
 	req->decode_cxt = NULL;
 	req->nseries = 0;
 
+	own_sent = rows.n;
 	replay_written = pha_store_rows(&replay_rows);
 	own_written = pha_store_rows(&rows);
 
 	req->counts.samples_written = own_written + replay_written;
 	req->counts.samples_replayed = replay_written;
-	req->counts.samples_already_stored = rows.n - own_written;
+	req->counts.samples_already_stored = own_sent - own_written;
 	for (int g = 0; g < req->ngroups; g++)
 		req->counts.samples_deduplicated += req->groups[g].out.deduplicated;
 

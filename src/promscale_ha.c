@@ -18,6 +18,7 @@
 
 #include "guc.h"
 #include "ha/lease_state.h"
+#include "store/late.h"
 #include "store/partition.h"
 #include "store/series.h"
 #include "shmem.h"
@@ -34,6 +35,7 @@ _PG_init(void)
 	pha_guc_init();
 	pha_series_init();
 	pha_partition_init();
+	pha_late_init();
 	pha_lease_state_init();
 	pha_stats_init();
 	if (process_shared_preload_libraries_in_progress)

@@ -80,6 +80,9 @@ typedef struct PhaCounters
 	pg_atomic_uint64 requests_empty;
 	pg_atomic_uint64 leader_changes;
 	pg_atomic_uint64 worker_runs;
+	pg_atomic_uint64 samples_compressed;
+	pg_atomic_uint64 compress_bytes_before;
+	pg_atomic_uint64 compress_bytes_after;
 } PhaCounters;
 
 typedef struct PhaShared
@@ -95,6 +98,8 @@ typedef struct PhaShared
 	char		worker_last_error_detail[256];
 	int64		worker_memory_top;	/* bytes TopMemoryContext itself holds */
 	int64		worker_memory_total;	/* bytes of all its memory contexts */
+	TimestampTz compress_last_run;	/* the worker's last compression run */
+	int64		compress_lag_s; /* oldest head partition past compress_after, s */
 } PhaShared;
 
 extern PhaShared *pha_shared;

@@ -2,7 +2,7 @@
  *
  * stats.c
  *	  Counters of promscale_ha.stats: samples and requests by outcome,
- *	  leader changes, worker runs and its last error.
+ *	  leader changes, compression, worker runs and its last error.
  *
  * A backend adds to local pending counters while it writes and moves them
  * to the shared atomics (shmem.c) at commit, so aborted writes count for
@@ -34,6 +34,9 @@ typedef struct Pending
 	uint64		requests_partial;
 	uint64		requests_empty;
 	uint64		leader_changes;
+	uint64		samples_compressed;
+	uint64		compress_bytes_before;
+	uint64		compress_bytes_after;
 } Pending;
 
 static Pending pending;
@@ -42,7 +45,7 @@ static bool has_pending = false;
 PG_FUNCTION_INFO_V1(pha_stats);
 
 /* Columns of promscale_ha.stats() in this version, and room for them. */
-#define PHA_STATS_COLUMNS 19
+#define PHA_STATS_COLUMNS 24
 #define PHA_STATS_MAX_COLUMNS 32
 
 static void
@@ -65,6 +68,9 @@ stats_xact_cb(XactEvent event, void *arg)
 		pg_atomic_fetch_add_u64(&c->requests_partial, pending.requests_partial);
 		pg_atomic_fetch_add_u64(&c->requests_empty, pending.requests_empty);
 		pg_atomic_fetch_add_u64(&c->leader_changes, pending.leader_changes);
+		pg_atomic_fetch_add_u64(&c->samples_compressed, pending.samples_compressed);
+		pg_atomic_fetch_add_u64(&c->compress_bytes_before, pending.compress_bytes_before);
+		pg_atomic_fetch_add_u64(&c->compress_bytes_after, pending.compress_bytes_after);
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -119,6 +125,26 @@ pha_stats_leader_change(void)
 }
 
 void
+pha_stats_compressed(int64 samples, int64 bytes_before, int64 bytes_after)
+{
+	if (pha_shared == NULL)
+		return;
+	pending.samples_compressed += samples;
+	pending.compress_bytes_before += bytes_before;
+	pending.compress_bytes_after += bytes_after;
+	has_pending = true;
+}
+
+void
+pha_stats_compress_run(TimestampTz at, int64 lag_s)
+{
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	pha_shared->compress_last_run = at;
+	pha_shared->compress_lag_s = lag_s;
+	LWLockRelease(pha_shared->lock);
+}
+
+void
 pha_stats_worker_run(const PhaWorkerRun *run)
 {
 	TimestampTz now = GetCurrentTimestamp();
@@ -156,6 +182,8 @@ pha_stats(PG_FUNCTION_ARGS)
 	char		last_detail[256];
 	int64		mem_top,
 				mem_total;
+	TimestampTz compress_last_run;
+	int64		compress_lag_s;
 	int			pid;
 
 	pha_shmem_require("promscale_ha.stats()");
@@ -171,6 +199,8 @@ pha_stats(PG_FUNCTION_ARGS)
 	strlcpy(last_detail, pha_shared->worker_last_error_detail, sizeof(last_detail));
 	mem_top = pha_shared->worker_memory_top;
 	mem_total = pha_shared->worker_memory_total;
+	compress_last_run = pha_shared->compress_last_run;
+	compress_lag_s = pha_shared->compress_lag_s;
 	LWLockRelease(pha_shared->lock);
 
 	v[0] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_written));
@@ -201,6 +231,13 @@ pha_stats(PG_FUNCTION_ARGS)
 	nulls[17] = (pid == 0);
 	v[18] = Int64GetDatum(mem_total);
 	nulls[18] = (pid == 0);
+	v[19] = Int64GetDatum((int64) pg_atomic_read_u64(&c->samples_compressed));
+	v[20] = Int64GetDatum((int64) pg_atomic_read_u64(&c->compress_bytes_before));
+	v[21] = Int64GetDatum((int64) pg_atomic_read_u64(&c->compress_bytes_after));
+	v[22] = TimestampTzGetDatum(compress_last_run);
+	nulls[22] = (compress_last_run == 0);
+	v[23] = Int64GetDatum(compress_lag_s);
+	nulls[23] = (compress_last_run == 0);
 
 	/*
 	 * A database still on an older version's SQL declares fewer columns (the

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 /* What one write() did, by sample; summed into promscale_ha.stats at commit. */
 typedef struct PhaCounts
 {
@@ -31,6 +33,12 @@ extern void pha_stats_init(void);
 extern void pha_stats_samples(const PhaCounts *c);
 extern void pha_stats_request(const char *outcome);
 extern void pha_stats_leader_change(void);
+
+/* Samples compressed and the bytes before and after (applied at commit). */
+extern void pha_stats_compressed(int64 samples, int64 bytes_before, int64 bytes_after);
+
+/* The worker's last compression run and how far behind compress_after it is. */
+extern void pha_stats_compress_run(TimestampTz at, int64 lag_s);
 
 /* One cycle of the worker: its failure, if any, and its memory. */
 typedef struct PhaWorkerRun

@@ -49,6 +49,17 @@ pha_tstz_to_ms(TimestampTz ts)
 	return q + PHA_EPOCH_DIFF_MS;
 }
 
+/* Rounds toward +infinity: the first whole ms at or after ts. */
+static inline int64
+pha_tstz_to_ms_ceil(TimestampTz ts)
+{
+	int64		ms = pha_tstz_to_ms(ts);
+
+	if (ms != PG_INT64_MIN && ms != PG_INT64_MAX && pha_ms_to_tstz(ms) != ts)
+		ms++;
+	return ms;
+}
+
 /* A Prometheus time as a timestamptz Datum. */
 static inline Datum
 pha_ms_datum(int64 ms)

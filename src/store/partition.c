@@ -21,6 +21,14 @@
  * The remembered ranges are forgotten on any relcache invalidation of the
  * parent (a partition created, detached or dropped anywhere) and at abort.
  *
+ * Compression (compress.c) turns a whole partition into chunks and drops it,
+ * holding ShareRowExclusiveLock on it meanwhile.  So a writer locks every partition its
+ * rows fall in (RowExclusiveLock) before it looks for those rows in the
+ * chunks, and if one of them was dropped while it waited, it starts over:
+ * the range is then compressed, and the rows go to a new partition after the
+ * chunk check.  Either the compression sees the writer's rows, or the writer
+ * sees the compression's chunks; never neither.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,6 +43,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -50,17 +59,22 @@ typedef struct KnownRange
 {
 	int64		lo;				/* inclusive, ms */
 	int64		hi;				/* exclusive, ms */
+	Oid			oid;			/* the partition (when covered) */
 } KnownRange;
 
 static KnownRange known[MAX_KNOWN];
 static int	nknown = 0;
 static Oid	known_parent = InvalidOid;
+static uint64 known_generation = 0;	/* bumped whenever the ranges are forgotten */
 
 static void
 partition_relcache_cb(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == known_parent)
+	{
 		nknown = 0;
+		known_generation++;
+	}
 }
 
 static void
@@ -144,6 +158,7 @@ covered(Relation rel, int64 t, KnownRange *range)
 		range->lo = bound_ms(bi, off);
 	if (off + 1 < bi->ndatums)
 		range->hi = bound_ms(bi, off + 1);
+	range->oid = bi->indexes[off + 1] >= 0 ? pd->oids[bi->indexes[off + 1]] : InvalidOid;
 	return bi->indexes[off + 1] >= 0;
 }
 
@@ -176,16 +191,17 @@ pha_partition_name(int64 lo_ms, int64 hi_ms)
 }
 
 static void
-create_partition(int64 lo, int64 hi)
+create_partition(Oid parent, int64 lo, int64 hi)
 {
 	char	   *name = pha_partition_name(lo, hi);
 	char	   *sql;
 	int			rc;
 
-	sql = psprintf("CREATE TABLE promscale_ha.%s PARTITION OF promscale_ha.samples"
+	sql = psprintf("CREATE TABLE promscale_ha.%s PARTITION OF %s"
 				   " FOR VALUES FROM ('epoch'::timestamptz + interval '1 millisecond' * " INT64_FORMAT ")"
 				   " TO ('epoch'::timestamptz + interval '1 millisecond' * " INT64_FORMAT ")",
-				   quote_identifier(name), lo, hi);
+				   quote_identifier(name),
+				   quote_qualified_identifier("promscale_ha", get_rel_name(parent)), lo, hi);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute(sql, false, 0);
@@ -235,30 +251,91 @@ ensure_one(Oid relid, int64 t, KnownRange *out)
 	hi = lo + width;
 	lo = Max(lo, gap.lo);
 	hi = Min(hi, gap.hi);
-	create_partition(lo, hi);
-	out->lo = lo;
-	out->hi = hi;
+	create_partition(relid, lo, hi);
+	rel = table_open(relid, NoLock);
+	if (!covered(rel, t, out))
+		elog(ERROR, "partition for %lld ms not found after creating it", (long long) t);
+	table_close(rel, NoLock);
 	known_add(*out);
 }
 
-void
-pha_partitions_ensure(Oid samples_relid, const int64 *times_ms, int n)
+/* Cover every time with a partition (made as needed); collect their OIDs. */
+static int
+cover_all(Oid samples_relid, const int64 *times_ms, int n, Oid *oids, int maxoids)
 {
-	KnownRange	cur = {1, 0};	/* empty */
+	KnownRange	cur = {1, 0, InvalidOid};	/* empty */
+	int			noids = 0;
 
-	if (samples_relid != known_parent)
-	{
-		nknown = 0;
-		known_parent = samples_relid;
-	}
 	for (int i = 0; i < n; i++)
 	{
 		int64		t = times_ms[i];
 
 		if (t >= cur.lo && t < cur.hi)
 			continue;
-		if (known_lookup(t, &cur))
-			continue;
-		ensure_one(samples_relid, t, &cur);
+		if (!known_lookup(t, &cur))
+			ensure_one(samples_relid, t, &cur);
+		if (noids < maxoids)
+		{
+			bool		seen = false;
+
+			for (int k = 0; k < noids && !seen; k++)
+				seen = oids[k] == cur.oid;
+			if (!seen)
+				oids[noids++] = cur.oid;
+		}
 	}
+	return noids;
+}
+
+void
+pha_partitions_ensure(Oid samples_relid, const int64 *times_ms, int n)
+{
+	Oid			oids[MAX_KNOWN];
+
+	if (samples_relid != known_parent)
+	{
+		nknown = 0;
+		known_parent = samples_relid;
+	}
+	for (;;)
+	{
+		uint64		generation = known_generation;
+		int			noids = cover_all(samples_relid, times_ms, n, oids, MAX_KNOWN);
+
+		/*
+		 * Lock them as COPY would, but now, before the chunk check; a lock
+		 * wait on a partition being compressed ends with its drop, which
+		 * bumps the generation: then look again.  (A request over more than
+		 * MAX_KNOWN partitions -- a backfill -- locks the first ones only;
+		 * COPY locks the rest.)
+		 */
+		for (int k = 0; k < noids; k++)
+			LockRelationOid(oids[k], RowExclusiveLock);
+		if (generation == known_generation)
+			return;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+int
+pha_partitions_list(Oid samples_relid, PhaPartitionInfo **out)
+{
+	Relation	rel = table_open(samples_relid, AccessShareLock);
+	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
+	PartitionBoundInfo bi = pd->boundinfo;
+	PhaPartitionInfo *p = palloc(Max(pd->nparts, 1) * sizeof(PhaPartitionInfo));
+	int			n = 0;
+
+	for (int i = 0; bi != NULL && i + 1 < bi->ndatums; i++)
+	{
+		if (bi->indexes[i + 1] < 0)
+			continue;
+		p[n].oid = pd->oids[bi->indexes[i + 1]];
+		p[n].lo = bound_ms(bi, i);
+		p[n].hi = bound_ms(bi, i + 1);
+		n++;
+	}
+	table_close(rel, NoLock);
+	*out = p;
+	return n;
 }

@@ -13,7 +13,23 @@
 extern void pha_partition_init(void);
 
 /* Make sure a partition covers every timestamp (ms since the Unix epoch). */
+/*
+ * Make sure a partition of samples_head covers every time, creating the
+ * missing ones, and lock those partitions RowExclusiveLock (see partition.c
+ * for why before anything else).
+ */
 extern void pha_partitions_ensure(Oid samples_relid, const int64 *times_ms, int n);
+
+/* One partition of samples_head: its OID and its range [lo, hi) in ms. */
+typedef struct PhaPartitionInfo
+{
+	Oid			oid;
+	int64		lo;
+	int64		hi;
+} PhaPartitionInfo;
+
+/* Every partition of samples_head in time order (palloc'd); returns how many. */
+extern int	pha_partitions_list(Oid samples_relid, PhaPartitionInfo **out);
 
 /* Partition name for a range starting at lo_ms, e.g. samples_20260101. */
 extern char *pha_partition_name(int64 lo_ms, int64 hi_ms);

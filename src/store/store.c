@@ -1,9 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * store.c
- *	  Batched insert of one request's samples into promscale_ha.samples.
+ *	  Batched insert of one request's samples into promscale_ha.samples_head,
+ *	  the row tier of promscale_ha.samples.
  *
- * All rows of a request go in one batch, by one of two paths:
+ * First the partitions are covered and locked (partition.c), and rows of
+ * compressed time that a chunk holds already are dropped (late.c).  Then all
+ * rows of a request go in one batch, by one of two paths:
  *
  *	- fast path: PostgreSQL's own COPY FROM machinery (BeginCopyFrom with an
  *	  in-memory data source in binary format), which routes rows to
@@ -27,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -39,11 +43,13 @@
 #include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
+#include "store/late.h"
 #include "store/partition.h"
 #include "store/store.h"
 #include "sql.h"
@@ -53,47 +59,6 @@ static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr newest_plan = NULL;
 
 static int64 insert_on_conflict(PhaRows *rows);
-
-void
-pha_rows_init(PhaRows *rows, int capacity)
-{
-	capacity = Max(capacity, 16);
-	rows->series_id = palloc(capacity * sizeof(int64));
-	rows->time_ms = palloc(capacity * sizeof(int64));
-	rows->value = palloc(capacity * sizeof(double));
-	rows->n = 0;
-	rows->max = capacity;
-}
-
-void
-pha_rows_add(PhaRows *rows, int64 series_id, int64 time_ms, double value)
-{
-	if (rows->n == rows->max)
-	{
-		rows->max *= 2;
-		rows->series_id = repalloc_huge(rows->series_id, rows->max * sizeof(int64));
-		rows->time_ms = repalloc_huge(rows->time_ms, rows->max * sizeof(int64));
-		rows->value = repalloc_huge(rows->value, rows->max * sizeof(double));
-	}
-	rows->series_id[rows->n] = series_id;
-	rows->time_ms[rows->n] = time_ms;
-	rows->value[rows->n] = value;
-	rows->n++;
-}
-
-Oid
-pha_samples_relid(void)
-{
-	Oid			nsp = get_namespace_oid("promscale_ha", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("samples", nsp) : InvalidOid;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table promscale_ha.samples does not exist"),
-				 errhint("Run CREATE EXTENSION promscale_ha.")));
-	return relid;
-}
 
 /*
  * The binary COPY stream fed to CopyFrom, made on the fly from the row arrays
@@ -288,6 +253,10 @@ pha_store_rows(PhaRows *rows)
 		return 0;
 	relid = pha_samples_relid();
 	pha_partitions_ensure(relid, rows->time_ms, rows->n);
+	/* samples of compressed time: those already in a chunk are not stored again */
+	pha_late_drop_stored(rows);
+	if (rows->n == 0)
+		return 0;
 	stored = try_copy(relid, rows);
 	if (stored >= 0)
 		return stored;
@@ -322,10 +291,21 @@ insert_on_conflict(PhaRows *rows)
 		elog(ERROR, "SPI_connect failed");
 	{
 		Oid			types[3] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID};
+		static Oid	plan_relid = InvalidOid;
+		Oid			relid = pha_samples_relid();
+		char	   *sql;
 
-		pha_sql_run(&insert_plan, "INSERT INTO promscale_ha.samples (series_id, time, value)"
-					" SELECT * FROM unnest($1, $2, $3)"
-					" ON CONFLICT DO NOTHING", 3, types, args, NULL, SPI_OK_INSERT);
+		/* the table's name: samples_head, or samples in a database still at 0.1.0 */
+		if (relid != plan_relid && insert_plan != NULL)
+		{
+			SPI_freeplan(insert_plan);
+			insert_plan = NULL;
+		}
+		plan_relid = relid;
+		sql = psprintf("INSERT INTO %s (series_id, time, value) SELECT * FROM unnest($1, $2, $3)"
+					   " ON CONFLICT DO NOTHING",
+					   quote_qualified_identifier("promscale_ha", get_rel_name(relid)));
+		pha_sql_run(&insert_plan, sql, 3, types, args, NULL, SPI_OK_INSERT);
 	}
 	stored = (int64) SPI_processed;
 	SPI_finish();

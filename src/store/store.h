@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * store.h
- *	  Batched insert of one request's samples into promscale_ha.samples.
+ *	  Batched insert of one request's samples into promscale_ha.samples_head.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,20 +10,14 @@
 
 #include "postgres.h"
 
-/* Rows of one batch, in three parallel arrays of n entries. */
-typedef struct PhaRows
-{
-	int64	   *series_id;
-	int64	   *time_ms;
-	double	   *value;
-	int			n;
-	int			max;
-} PhaRows;
+#include "store/rows.h"
+#include "store/schema.h"
 
-extern void pha_rows_init(PhaRows *rows, int capacity);
-extern void pha_rows_add(PhaRows *rows, int64 series_id, int64 time_ms, double value);
 
-/* Insert every row; returns the number stored (the rest repeated a stored one). */
+/*
+ * Insert every row; returns the number stored (the rest repeated a stored
+ * one, in the head or in a chunk).  rows may be compacted: count before.
+ */
 extern int64 pha_store_rows(PhaRows *rows);
 
 /*
@@ -31,8 +25,5 @@ extern int64 pha_store_rows(PhaRows *rows);
  * at times >= from_ms only; PG_INT64_MIN where there is none.
  */
 extern int64 *pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms);
-
-/* OID of promscale_ha.samples; errors if the extension's tables are missing. */
-extern Oid	pha_samples_relid(void);
 
 #endif							/* PHA_STORE_H */

@@ -141,6 +141,26 @@ pha_hk_drop_old_partitions(TimestampTz now)
 			elog(ERROR, "\"%s\" failed", sql);
 		ereport(LOG, (errmsg("promscale_ha: dropped partition %s (promscale_ha.retention)", name)));
 	}
+
+	/* compressed data: whole chunks whose every sample is older */
+	if (pha_store_has_chunks())
+	{
+		Oid			types[1] = {TIMESTAMPTZOID};
+		Datum		v[1];
+		uint64		nchunks;
+
+		v[0] = TimestampTzGetDatum(cutoff);
+		if (SPI_execute_with_args("DELETE FROM promscale_ha.chunks WHERE max_time < $1",
+								  1, types, v, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "chunk retention failed");
+		nchunks = SPI_processed;
+		if (SPI_execute_with_args("DELETE FROM promscale_ha.compressed_ranges WHERE range_end <= $1",
+								  1, types, v, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "compressed range retention failed");
+		if (nchunks > 0)
+			ereport(LOG, (errmsg("promscale_ha: dropped %llu chunks (promscale_ha.retention)",
+								 (unsigned long long) nchunks)));
+	}
 	pha_xact_end(caller);
 	return list_length(old);
 }

@@ -44,6 +44,7 @@
 #include "utils/wait_event.h"
 
 #include "guc.h"
+#include "worker/compress_job.h"
 #include "worker/housekeeping.h"
 #include "worker/lease_maint.h"
 #include "shmem.h"
@@ -89,7 +90,7 @@ typedef struct PhaTask
 	void		(*run) (TimestampTz now);
 	int64		(*interval_us) (void);	/* 0: every cycle; negative: off */
 	int64		(*next_event_us) (TimestampTz now); /* sooner wake-up, or NULL */
-	TimestampTz next_due;
+	TimestampTz last_run;		/* due at last_run + interval, read anew each cycle */
 } PhaTask;
 
 static int64
@@ -147,6 +148,12 @@ task_partitions(TimestampTz now)
 }
 
 static void
+task_compress(TimestampTz now)
+{
+	(void) pha_job_compress(now);
+}
+
+static void
 task_retention(TimestampTz now)
 {
 	(void) pha_hk_drop_old_partitions(now);
@@ -160,6 +167,7 @@ static PhaTask tasks[] = {
 	{"lease log trimming", task_trim_logs, housekeeping_us, NULL},
 	{"partitions ahead", task_partitions, housekeeping_us, NULL},
 	{"retention", task_retention, housekeeping_us, NULL},
+	{"compression", task_compress, housekeeping_us, NULL},
 };
 
 /* The last failure of this cycle, for promscale_ha.stats. */
@@ -234,7 +242,11 @@ task_load(TimestampTz now)
 		ereport(LOG, (errmsg("promscale_ha worker: loaded %d leases", n)));
 }
 
-/* Run every due task; returns the milliseconds until the next one is due. */
+/*
+ * Run every due task; returns the milliseconds until the next one is due.  A
+ * task is due one interval after its last run, with the interval as the
+ * configuration says now, so a reload takes effect at once.
+ */
 static long
 run_due_tasks(TimestampTz now)
 {
@@ -247,13 +259,13 @@ run_due_tasks(TimestampTz now)
 
 		if (interval < 0)
 			continue;
-		if (now >= t->next_due)
+		if (now >= t->last_run + interval)
 		{
 			(void) run_task(t->name, t->run, now);
-			t->next_due = now + interval;
+			t->last_run = now;
 		}
 		if (interval > 0)
-			wake = Min(wake, t->next_due);
+			wake = Min(wake, t->last_run + interval);
 		if (t->next_event_us)
 		{
 			int64		us = t->next_event_us(GetCurrentTimestamp());
@@ -303,7 +315,7 @@ pha_worker_main(Datum arg)
 				if (run_task("lease loading", task_load, now))
 					loaded_relid = found_relid;
 				for (int i = 0; i < lengthof(tasks); i++)
-					tasks[i].next_due = now;
+					tasks[i].last_run = 0;
 			}
 			sleep_ms = Max(Min(run_due_tasks(now), MAX_SLEEP_MS), MIN_SLEEP_MS);
 			cycle_run.memory_top = (int64) MemoryContextMemAllocated(TopMemoryContext, false);

@@ -21,7 +21,7 @@ import sys
 
 GROUND = {"guc", "shmem", "stats", "sql", "timeconv", "request"}
 DRIVERS = {"ingest", "read"}
-TOP = {"views", "promscale_ha"}
+TOP = {"views", "promscale_ha", "maintenance"}
 PLAIN = {"wire", "codec"}
 SKIP = {"http", "tools", "gen"}
 SERVER_HEADERS = re.compile(r'#\s*include\s*[<"](postgres|postgres_fe|fmgr|miscadmin|c)\.h[>"]'

@@ -11,7 +11,7 @@
 \set extras :abs_srcdir '/data/extras.bin'
 \set empty_request :abs_srcdir '/data/case_empty-request.bin'
 -- earlier tests of this database leave rows behind; this one starts from empty tables
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 -- the stored samples of every series, one row per series
 CREATE VIEW stored AS
   SELECT s.metric_name, s.labels::text AS labels, count(*) AS n,
@@ -65,7 +65,7 @@ SELECT n, first, encode(float8send(vals[1]), 'hex') AS value_bits
 
 -- exemplars, native histograms and metadata: counted, not stored; the float samples of
 -- the same series are stored (on empty tables: some of these series are above too)
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 \x on
 SELECT * FROM promscale_ha.write(pg_read_binary_file(:'extras'));
 \x off

@@ -9,7 +9,7 @@
 \set gen :abs_builddir '/promscale-ha-gen'
 \set data :abs_srcdir '/data'
 \set basic :abs_srcdir '/data/basic_10x3.bin'
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 -- try_write(payload): 'ok', or the error's SQLSTATE, message and detail.  (It catches the
 -- error in a subtransaction; the plain statements further down show the same errors at
 -- the top level.)

@@ -4,7 +4,7 @@
 -- After every step each sample must belong to a series that exists.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set basic :abs_srcdir '/data/basic_10x3.bin'
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 CREATE FUNCTION orphans() RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM promscale_ha.samples x
   WHERE NOT EXISTS (SELECT 1 FROM promscale_ha.series s WHERE s.id = x.series_id) $$;
@@ -20,7 +20,7 @@ SELECT * FROM write_basic();
 SELECT max(id) AS max_id FROM promscale_ha.series \gset
 
 -- delete the samples and series of one metric: they come back with new ids
-DELETE FROM promscale_ha.samples
+DELETE FROM promscale_ha.samples_head
   WHERE series_id IN (SELECT id FROM promscale_ha.series WHERE metric_name = 'up');
 DELETE FROM promscale_ha.series WHERE metric_name = 'up';
 SELECT * FROM write_basic();
@@ -29,14 +29,14 @@ SELECT metric_name, count(*) AS series, bool_and(id > :max_id) AS new_ids
 
 -- delete everything
 SELECT max(id) AS max_id FROM promscale_ha.series \gset
-DELETE FROM promscale_ha.samples;
+DELETE FROM promscale_ha.samples_head;
 DELETE FROM promscale_ha.series;
 SELECT * FROM write_basic();
 SELECT count(*) AS series, bool_and(id > :max_id) AS new_ids FROM promscale_ha.series;
 
 -- truncate everything
 SELECT max(id) AS max_id FROM promscale_ha.series \gset
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 SELECT * FROM write_basic();
 SELECT count(*) AS series, bool_and(id > :max_id) AS new_ids FROM promscale_ha.series;
 
@@ -71,7 +71,7 @@ SELECT * FROM write_basic();
 SELECT count(*) AS series, min(id) AS min_id, max(id) AS max_id FROM promscale_ha.series;
 SELECT c.relname AS partition
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-  WHERE i.inhparent = 'promscale_ha.samples'::regclass AND c.relkind = 'r'
+  WHERE i.inhparent = 'promscale_ha.samples_head'::regclass AND c.relkind = 'r'
   ORDER BY 1;
 
 DROP FUNCTION write_basic();

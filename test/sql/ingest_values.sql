@@ -10,7 +10,7 @@
 \set independent_expected :abs_srcdir '/data/independent.expected'
 \set big :abs_srcdir '/data/big_10k.bin'
 SET TIME ZONE 'UTC';
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 -- every stored sample: its series' name and other labels, ms since the epoch, the value
 -- and the value's bits
 CREATE VIEW rows AS
@@ -40,7 +40,7 @@ SELECT count(*) AS stale_markers FROM promscale_ha.samples
 
 -- the independent encoder's request (test/independent_encoder.py): every row of
 -- independent.expected is stored, and nothing else
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 CREATE TEMP TABLE expected (metric_name text, labels text, ts_ms bigint, bits text);
 COPY expected FROM :'independent_expected';
 SELECT samples_received, samples_written, series_created, outcome
@@ -61,7 +61,7 @@ SELECT metric_name, labels->>'path' AS path, labels->>'unicode' AS unicode,
 
 -- backfill: a year back and an hour ahead of now.  Each sample is in the partition of
 -- its UTC day, made by write() when it was first needed.
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 SELECT (extract(epoch FROM now() - interval '1 year') * 1000)::bigint AS year_ago_ms,
        (extract(epoch FROM now() + interval '1 hour') * 1000)::bigint AS hour_ahead_ms \gset
 \set year_ago `:gen --series 3 --samples 2 --start-ms :year_ago_ms --hex`
@@ -74,8 +74,8 @@ SELECT CASE WHEN x.time < now() THEN 'a year ago' ELSE 'an hour ahead' END AS se
                 = 'promscale_ha.samples_' || to_char(x.time, 'YYYYMMDD')) AS in_partition_of_its_day,
        bool_and(EXISTS (SELECT 1 FROM pg_inherits i
                         WHERE i.inhrelid = x.tableoid
-                          AND i.inhparent = 'promscale_ha.samples'::regclass)) AS partition_of_samples
-FROM promscale_ha.samples x GROUP BY 1 ORDER BY 1;
+                          AND i.inhparent = 'promscale_ha.samples_head'::regclass)) AS partition_of_samples
+FROM promscale_ha.samples_head x GROUP BY 1 ORDER BY 1;
 -- the partitions' ranges are whole UTC days
 SELECT bool_and(pg_get_expr(c.relpartbound, c.oid)
                 = format('FOR VALUES FROM (%L) TO (%L)',
@@ -83,7 +83,7 @@ SELECT bool_and(pg_get_expr(c.relpartbound, c.oid)
                          to_timestamp(substr(c.relname, 9), 'YYYYMMDD') + interval '1 day'))
          AS whole_days
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = 'promscale_ha.samples'::regclass AND c.relkind = 'r'
+WHERE i.inhparent = 'promscale_ha.samples_head'::regclass AND c.relkind = 'r'
   AND c.relname ~ '^samples_[0-9]{8}$';
 
 -- 40 days of history in one request: 40 new partitions
@@ -91,7 +91,7 @@ WHERE i.inhparent = 'promscale_ha.samples'::regclass AND c.relkind = 'r'
 SELECT samples_written, series_created FROM promscale_ha.write(:'history');
 SELECT count(*) AS partitions, min(c.relname), max(c.relname)
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = 'promscale_ha.samples'::regclass AND c.relname LIKE 'samples\_2010%';
+WHERE i.inhparent = 'promscale_ha.samples_head'::regclass AND c.relname LIKE 'samples\_2010%';
 
 -- with promscale_ha.partition_interval = 1h the names carry the hour; a partition made
 -- later with a wider interval fills only the gap next to it
@@ -103,13 +103,13 @@ RESET promscale_ha.partition_interval;
 SELECT samples_written FROM promscale_ha.write(:'later');
 SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bounds
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = 'promscale_ha.samples'::regclass AND c.relname LIKE 'samples\_202006%'
+WHERE i.inhparent = 'promscale_ha.samples_head'::regclass AND c.relname LIKE 'samples\_202006%'
 ORDER BY 1;
 SELECT to_char(time, 'YYYY-MM-DD HH24:MI') AS time, tableoid::regclass AS partition
-  FROM promscale_ha.samples WHERE time >= '2020-06-15' AND time < '2020-06-16' ORDER BY 1;
+  FROM promscale_ha.samples_head WHERE time >= '2020-06-15' AND time < '2020-06-16' ORDER BY 1;
 
 -- 10,000 new series in one request, and the same request again
-TRUNCATE promscale_ha.series, promscale_ha.samples;
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
 SELECT samples_received, samples_written, series_created, outcome
   FROM promscale_ha.write(pg_read_binary_file(:'big'));
 SELECT samples_received, samples_written, series_created, samples_already_stored, outcome

@@ -8,7 +8,7 @@ CREATE ROLE pha_w LOGIN IN ROLE promscale_ha_writer;
 CREATE ROLE pha_r LOGIN IN ROLE promscale_ha_reader;
 CREATE ROLE pha_a LOGIN IN ROLE promscale_ha_admin;
 CREATE ROLE pha_nobody LOGIN;
-TRUNCATE promscale_ha.samples, promscale_ha.series;
+TRUNCATE promscale_ha.samples_head, promscale_ha.series;
 
 -- label values with quotes, semicolons and SQL, and unicode, are stored as data
 \set evil `:gen --series 2 --series-offset 70 --label "note=x'); DROP TABLE promscale_ha.samples; --" --label "city=Zürich ☃" --hex`
@@ -24,7 +24,7 @@ SELECT count(*) FROM promscale_ha.series;
 SELECT promscale_ha.set_leader('sec', 'b');
 SET promscale_ha.max_payload_bytes = '1GB';
 SET promscale_ha.test_now = '2030-01-01';
-INSERT INTO promscale_ha.samples VALUES (1, now(), 1);
+INSERT INTO promscale_ha.samples_head VALUES (1, now(), 1);
 \set VERBOSITY default
 RESET ROLE;
 
@@ -38,7 +38,7 @@ SELECT count(*) >= 0 AS stats_readable FROM promscale_ha.stats;
 \set VERBOSITY sqlstate
 SELECT * FROM promscale_ha.write(:'ha');
 SELECT promscale_ha.set_leader('sec', 'b');
-DELETE FROM promscale_ha.samples;
+DELETE FROM promscale_ha.samples_head;
 SELECT count(*) FROM promscale_ha.replay_buffer;
 \set VERBOSITY default
 RESET ROLE;

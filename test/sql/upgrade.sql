@@ -61,6 +61,16 @@ SELECT count(*) AS lease_logs_differ FROM (
   (SELECT * FROM before_logs EXCEPT SELECT * FROM promscale_ha.ha_leases_logs)
   UNION ALL (SELECT * FROM promscale_ha.ha_leases_logs EXCEPT SELECT * FROM before_logs)) x;
 
+-- the old data compressed after the update reads back the same
+SELECT count(*) AS compressed_ranges FROM promscale_ha.compress_now('1 day');
+SELECT count(*) AS head_rows_left FROM promscale_ha.samples_head;
+SELECT count(*) AS samples_missing FROM (
+  SELECT * FROM before_samples
+  EXCEPT ALL SELECT series_id, time, float8send(value) FROM promscale_ha.samples) x;
+SELECT count(*) AS samples_extra FROM (
+  SELECT series_id, time, float8send(value) FROM promscale_ha.samples
+  EXCEPT ALL SELECT * FROM before_samples) x;
+
 -- the views and functions of the new version
 SELECT cluster, leader FROM promscale_ha.leaders;
 SELECT cluster, replica, is_leader FROM promscale_ha.replicas WHERE cluster = 'u1' ORDER BY 2;

@@ -23,7 +23,7 @@ SELECT wait_for($$SELECT count(*) = 1 FROM pg_stat_activity
 
 -- partitions for today and tomorrow are made ahead of any write
 SELECT wait_for($$SELECT count(*) = 2 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                  WHERE i.inhparent = 'promscale_ha.samples'::regclass
+                  WHERE i.inhparent = 'promscale_ha.samples_head'::regclass
                     AND c.relname IN ('samples_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
                                       'samples_' || to_char((now() + interval '1 day') AT TIME ZONE 'UTC', 'YYYYMMDD'))$$)
   AS partitions_ahead;
@@ -61,6 +61,14 @@ SELECT count(*) AS old_partition FROM pg_class
 SELECT wait_for(format($$SELECT count(*) = 0 FROM pg_class WHERE relname = %L$$,
                 'samples_' || to_char(to_timestamp(:old_ms / 1000) AT TIME ZONE 'UTC', 'YYYYMMDD')))
   AS old_partition_dropped;
+-- compressed data too: whole chunks older than the retention are deleted
+\set old2 `:gen --series 2 --series-offset 110 --start-ms :old_ms --hex`
+BEGIN;
+SELECT samples_written FROM promscale_ha.write(:'old2');
+SELECT count(*) AS compressed FROM promscale_ha.compress_now('30 days');
+SELECT count(*) > 0 AS old_chunks FROM promscale_ha.chunks;
+COMMIT;
+SELECT wait_for($$SELECT count(*) = 0 FROM promscale_ha.chunks$$) AS old_chunks_dropped;
 
 -- an idle cluster is forgotten; its history stays, and it comes back where it ended
 ALTER SYSTEM SET promscale_ha.cluster_idle_timeout = '3s';
@@ -95,7 +103,7 @@ SELECT wait_for(format($$SELECT count(*) = 1 FROM pg_stat_activity
 DROP EXTENSION promscale_ha;
 CREATE EXTENSION promscale_ha;
 SELECT wait_for($$SELECT count(*) = 2 FROM pg_inherits i
-                  WHERE i.inhparent = 'promscale_ha.samples'::regclass$$) AS works_after_recreate;
+                  WHERE i.inhparent = 'promscale_ha.samples_head'::regclass$$) AS works_after_recreate;
 
 ALTER SYSTEM RESET ALL;
 SELECT pg_reload_conf();

@@ -16,78 +16,25 @@
 
 set -uo pipefail
 
-pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-[ -x "$pgbin/initdb" ] || pgbin=/usr/lib/postgresql/15/bin
-gen="$pgbin/promscale-ha-gen"
-port=55433
-dir=$(mktemp -d /tmp/pha_crash.XXXXXX)
-chown postgres: "$dir"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/lib/pgserver.sh
+. "$here/../lib/pgserver.sh"
 failures=0
-bg_pids=()
 
-as_pg() { runuser -u postgres -- "$@"; }
-q() { as_pg "$pgbin/psql" -X -At -q -h "$dir" -p "$port" -d postgres -v ON_ERROR_STOP=1 -c "$1"; }
 ok() { echo "ok: $*"; }
 bad() { echo "FAILED: $*"; failures=$((failures + 1)); }
 check() { # check DESCRIPTION EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (expected '$2', got '$3')"; fi
 }
 
-cleanup() {
-	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		as_pg "$pgbin/pg_ctl" -D "$dir/data" stop -m immediate -w -t 30 >/dev/null 2>&1
-	fi
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# wait_until SECONDS SQL: poll until SQL returns "t"
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(q "$2" 2>/dev/null)" = "t" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
-# wait_restart: the server went through a crash restart and answers again
-wait_restart() {
-	local deadline=$((SECONDS + 60))
-	while [ $SECONDS -lt $deadline ]; do
-		if grep -q "all server processes terminated; reinitializing" "$dir/log" &&
-			[ "$(q 'SELECT true' 2>/dev/null)" = "t" ]; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
-
 payload() { # payload CLUSTER REPLICA START_MS NSERIES
 	"$gen" --series "$4" --cluster "$1" --replica "$2" --start-ms "$3" --hex
 }
 
-as_pg "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-locale -E UTF8 >/dev/null || {
-	echo "FAILED: initdb"
-	exit 1
-}
-cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-shared_preload_libraries = 'promscale_ha'
-promscale_ha.database = 'postgres'
-promscale_ha.failover_timeout = '5s'
-restart_after_crash = on
-CONF
-as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null || {
+pg_server_start 55433 "promscale_ha.failover_timeout = '5s'" || {
 	echo "FAILED: server start"
-	cat "$dir/log"
 	exit 1
 }
-q "CREATE EXTENSION promscale_ha"
 
 # 1. a leads, b follows
 now=$(date +%s%3N)
@@ -102,7 +49,7 @@ wait_until 10 "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELEC
 	bad "the sleeping backend did not show up"
 victim=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%' LIMIT 1")
 kill -9 "$victim"
-if wait_restart; then ok "crash restart after SIGKILL of a backend"; else bad "no crash restart"; fi
+if crash_restarted 0; then ok "crash restart after SIGKILL of a backend"; else bad "no crash restart"; fi
 check "ha_leases still names a" a "$(q "SELECT leader_name FROM promscale_ha.ha_leases WHERE cluster_name = 'k1'")"
 if wait_until 30 "SELECT count(*) = 1 FROM promscale_ha.cluster_state() WHERE cluster_name = 'k1' AND leader_name = 'a'"; then
 	ok "the worker loaded the lease back into shared memory"
@@ -123,14 +70,9 @@ bg_pids+=($!)
 wait_until 20 "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'" ||
 	bad "the open write did not show up"
 victim=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%' LIMIT 1")
-: >"$dir/log.mark"
-before=$(grep -c "reinitializing" "$dir/log")
+before=$(crash_count)
 kill -9 "$victim"
-deadline=$((SECONDS + 60))
-while [ $SECONDS -lt $deadline ] &&
-	{ [ "$(grep -c "reinitializing" "$dir/log")" -le "$before" ] || [ "$(q 'SELECT true' 2>/dev/null)" != "t" ]; }; do
-	sleep 0.2
-done
+crash_restarted "$before" || bad "no crash restart after killing the write"
 check "nothing of the killed write is stored" 0 \
 	"$(q "SELECT count(*) FROM promscale_ha.samples WHERE time = 'epoch'::timestamptz + $((now + 2000)) * interval '1 ms'")"
 check "its retry stores every sample" 2000 \
@@ -139,13 +81,9 @@ check "its retry stores every sample" 2000 \
 # 4. SIGKILL of the worker: it comes back, the state is intact
 wpid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'promscale_ha worker'")
 if [ -n "$wpid" ]; then
-	before=$(grep -c "reinitializing" "$dir/log")
+	before=$(crash_count)
 	kill -9 "$wpid"
-	deadline=$((SECONDS + 60))
-	while [ $SECONDS -lt $deadline ] &&
-		{ [ "$(grep -c "reinitializing" "$dir/log")" -le "$before" ] || [ "$(q 'SELECT true' 2>/dev/null)" != "t" ]; }; do
-		sleep 0.2
-	done
+	crash_restarted "$before" || bad "no crash restart after killing the worker"
 	if wait_until 60 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'promscale_ha worker' AND pid <> $wpid"; then
 		ok "the worker is back after SIGKILL"
 	else

@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * compress.c
+ *	  Head partitions -> per-series compressed chunks, one partition per
+ *	  call, in the caller's transaction.
+ *
+ * For one partition of samples_head, range [lo, hi):
+ *	1. ShareRowExclusiveLock on the partition (bounded by
+ *	   compress_lock_timeout): late writes into this range and another
+ *	   compression of it wait; readers do not.  Writers lock their partitions
+ *	   before their chunk check (partition.c), so each late row is either read
+ *	   here -- with a snapshot taken after the lock, hence READ COMMITTED only
+ *	   -- or checked against the chunks written here.
+ *	2. Its rows are read in (series, time) order through a cursor (the
+ *	   partition's unique index), a series at a time; when the range was
+ *	   compressed before (late data), the series' chunks in the range are
+ *	   taken out (DELETE ... RETURNING) and merged, the chunk's value winning
+ *	   a repeated time.  Each series becomes chunks of at most
+ *	   PHA_CHUNK_MAX_SAMPLES that never cross a UTC day (chunk_io.c), in
+ *	   promscale_ha.chunk_format, inserted a thousand at a time.
+ *	3. The partition is dropped -- the only moment samples_head itself is
+ *	   locked (AccessExclusiveLock, again bounded by compress_lock_timeout)
+ *	   -- and compressed_ranges records the range.
+ * All in one transaction: a reader sees every sample exactly once, in the
+ * rows before the commit and in the chunks after; a crash or an error
+ * leaves the partition as it was.  Memory: one fetch of rows, one series and
+ * one insert batch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "sql.h"
+#include "store/chunk_io.h"
+#include "store/compress.h"
+#include "store/partition.h"
+#include "store/store.h"
+#include "timeconv.h"
+
+#define FETCH_ROWS		10000
+#define INSERT_CHUNKS	1000
+
+/* Chunk rows waiting for one INSERT. */
+typedef struct ChunkBatch
+{
+	MemoryContext cxt;
+	Datum		sid[INSERT_CHUNKS];
+	Datum		tmin[INSERT_CHUNKS];
+	Datum		tmax[INSERT_CHUNKS];
+	Datum		n[INSERT_CHUNKS];
+	Datum		data[INSERT_CHUNKS];
+	int			count;
+} ChunkBatch;
+
+/* The compression of one partition under way. */
+typedef struct Job
+{
+	int64		lo;
+	int64		hi;
+	bool		merge;			/* the range has chunks already */
+	int64		sid;			/* series being collected */
+	int64	   *t;
+	double	   *v;
+	int			n;
+	int			max;
+	MemoryContext series_cxt;
+	ChunkBatch	batch;
+	PhaCompressed *res;
+} Job;
+
+static void
+batch_flush(ChunkBatch *b)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
+	INT4ARRAYOID, BYTEAARRAYOID};
+	Datum		args[5];
+	MemoryContext old;
+
+	if (b->count == 0)
+		return;
+	old = MemoryContextSwitchTo(b->cxt);
+	args[0] = PointerGetDatum(construct_array(b->sid, b->count, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(b->tmin, b->count, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array(b->tmax, b->count, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
+	args[3] = PointerGetDatum(construct_array(b->n, b->count, INT4OID, 4, true, TYPALIGN_INT));
+	args[4] = PointerGetDatum(construct_array(b->data, b->count, BYTEAOID, -1, false, TYPALIGN_INT));
+	MemoryContextSwitchTo(old);
+	pha_sql_run(&plan, "INSERT INTO promscale_ha.chunks (series_id, min_time, max_time, samples, data)"
+				" SELECT * FROM unnest($1, $2, $3, $4, $5)",
+				5, types, args, NULL, SPI_OK_INSERT);
+	b->count = 0;
+	MemoryContextReset(b->cxt);
+}
+
+/* Cut n sorted samples of series sid into chunks and queue them. */
+static void
+queue_chunks(Job *j, int64 sid, const int64 *t, const double *v, int n)
+{
+	int			off = 0;
+
+	while (off < n)
+	{
+		int			k = pha_chunk_cut(t + off, n - off);
+		ChunkBatch *b = &j->batch;
+		MemoryContext old = MemoryContextSwitchTo(b->cxt);
+		bytea	   *data = pha_chunk_write(pha_chunk_format, t + off, v + off, k);
+
+		MemoryContextSwitchTo(old);
+		b->sid[b->count] = Int64GetDatum(sid);
+		b->tmin[b->count] = pha_ms_datum(t[off]);
+		b->tmax[b->count] = pha_ms_datum(t[off + k - 1]);
+		b->n[b->count] = Int32GetDatum(k);
+		b->data[b->count] = PointerGetDatum(data);
+		b->count++;
+		j->res->chunks++;
+		j->res->bytes_after += VARSIZE(data);
+		if (b->count == INSERT_CHUNKS)
+			batch_flush(b);
+		off += k;
+	}
+}
+
+/*
+ * Take the chunks series sid has in the job's range out of the table and
+ * merge their samples with the collected rows (the chunk wins a repeated
+ * time); the merged samples replace j->t/j->v.
+ */
+static void
+merge_existing(Job *j)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[3];
+	int64	   *ot = NULL;
+	double	   *ov = NULL;
+	int			on = 0;
+	int64	   *mt;
+	double	   *mv;
+	int			a = 0,
+				b = 0,
+				m = 0;
+	SPITupleTable *tt;
+	uint64		nchunks;
+
+	args[0] = Int64GetDatum(j->sid);
+	args[1] = pha_ms_datum(j->lo);
+	args[2] = pha_ms_datum(j->hi);
+	pha_sql_run(&plan, "DELETE FROM promscale_ha.chunks WHERE series_id = $1 AND max_time >= $2"
+				" AND max_time < $3 + interval '1 day' AND min_time < $3"
+				" RETURNING min_time, max_time, samples, data",
+				3, types, args, NULL, SPI_OK_DELETE_RETURNING);
+	tt = SPI_tuptable;
+	nchunks = SPI_processed;
+	if (nchunks == 0)
+		return;
+	for (uint64 r = 0; r < nchunks; r++)
+	{
+		bool		isnull;
+		int			n = DatumGetInt32(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &isnull));
+
+		on += n;
+	}
+	ot = palloc(Max(on, 1) * sizeof(int64));
+	ov = palloc(Max(on, 1) * sizeof(double));
+	on = 0;
+	for (uint64 r = 0; r < nchunks; r++)
+	{
+		HeapTuple	tup = tt->vals[r];
+		bool		isnull;
+		int64		lo = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tup, tt->tupdesc, 1, &isnull)));
+		int64		hi = pha_tstz_to_ms(DatumGetTimestampTz(SPI_getbinval(tup, tt->tupdesc, 2, &isnull)));
+		int			n = DatumGetInt32(SPI_getbinval(tup, tt->tupdesc, 3, &isnull));
+		bytea	   *data = DatumGetByteaPP(SPI_getbinval(tup, tt->tupdesc, 4, &isnull));
+		PhaChunkSamples c;
+
+		pha_chunk_read(data, j->sid, lo, hi, n, &c);
+		memcpy(ot + on, c.t, c.n * sizeof(int64));
+		memcpy(ov + on, c.v, c.n * sizeof(double));
+		on += c.n;
+		j->res->chunks--;
+		j->res->bytes_after -= VARSIZE_ANY(data);
+	}
+	pha_sort_samples(ot, ov, on);
+
+	mt = palloc((on + j->n) * sizeof(int64));
+	mv = palloc((on + j->n) * sizeof(double));
+	while (a < on || b < j->n)
+	{
+		if (b >= j->n || (a < on && ot[a] <= j->t[b]))
+		{
+			if (b < j->n && ot[a] == j->t[b])
+				b++;			/* stored first: the chunk's value wins */
+			mt[m] = ot[a];
+			mv[m++] = ov[a++];
+		}
+		else
+		{
+			mt[m] = j->t[b];
+			mv[m++] = j->v[b++];
+		}
+	}
+	j->res->samples -= j->n;
+	j->res->samples += m - on;	/* only what is new */
+	j->t = mt;
+	j->v = mv;
+	j->n = m;
+}
+
+/* The collected series is complete: merge, cut, queue; start afresh. */
+static void
+series_done(Job *j)
+{
+	MemoryContext old;
+
+	if (j->n == 0)
+		return;
+	old = MemoryContextSwitchTo(j->series_cxt);
+	j->res->samples += j->n;
+	if (j->merge)
+		merge_existing(j);
+	queue_chunks(j, j->sid, j->t, j->v, j->n);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(j->series_cxt);
+	j->n = 0;
+	j->max = 0;
+	j->t = NULL;
+	j->v = NULL;
+}
+
+/* Append a row to the series being collected (a repeated ms is dropped). */
+static void
+series_add(Job *j, int64 sid, int64 t, double v)
+{
+	if (j->n > 0 && sid != j->sid)
+		series_done(j);
+	j->sid = sid;
+	if (j->n > 0 && t <= j->t[j->n - 1])
+		return;					/* sub-ms times written by hand, truncated */
+	if (j->n == j->max)
+	{
+		j->max = Max(1024, j->max * 2);
+		j->t = j->t ? repalloc_huge(j->t, j->max * sizeof(int64))
+			: MemoryContextAllocHuge(j->series_cxt, j->max * sizeof(int64));
+		j->v = j->v ? repalloc_huge(j->v, j->max * sizeof(double))
+			: MemoryContextAllocHuge(j->series_cxt, j->max * sizeof(double));
+	}
+	j->t[j->n] = t;
+	j->v[j->n] = v;
+	j->n++;
+}
+
+static int64
+query_int8(const char *sql, Oid type, Datum arg)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args(sql, 1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "\"%s\" failed", sql);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/* Read the partition's rows in (series, time) order into the job. */
+static void
+read_rows(Job *j, const char *qualname)
+{
+	Portal		portal;
+	char	   *sql = psprintf("SELECT series_id, time, value FROM %s ORDER BY series_id, time",
+							   qualname);
+
+	/* not read-only: a fresh snapshot, taken after the lock wait, sees every row */
+	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
+	for (;;)
+	{
+		SPITupleTable *tt;
+
+		uint64		nrows;
+
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		/* keep both: a finished series runs statements that overwrite them */
+		tt = SPI_tuptable;
+		nrows = SPI_processed;
+		for (uint64 r = 0; r < nrows; r++)
+		{
+			Datum		d[3];
+			bool		nulls[3];
+
+			heap_deform_tuple(tt->vals[r], tt->tupdesc, d, nulls);
+			series_add(j, DatumGetInt64(d[0]), pha_tstz_to_ms(DatumGetTimestampTz(d[1])),
+					   DatumGetFloat8(d[2]));
+		}
+		SPI_freetuptable(tt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	series_done(j);
+	batch_flush(&j->batch);
+}
+
+/* Compress one partition; false if it vanished meanwhile. */
+static bool
+compress_partition(const PhaPartitionInfo *p, PhaCompressed *res)
+{
+	static SPIPlanPtr range_plan = NULL;
+	Oid			types[7] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[7];
+	char	   *relname;
+	char	   *qualname;
+	Job			j;
+
+	memset(res, 0, sizeof(*res));
+	res->lo = p->lo;
+	res->hi = p->hi;
+	/* self-exclusive (two compressions never overlap), lets readers in */
+	LockRelationOid(p->oid, ShareRowExclusiveLock);
+	relname = get_rel_name(p->oid);
+	if (relname == NULL)
+		return false;			/* dropped while we waited */
+	qualname = quote_qualified_identifier("promscale_ha", relname);
+
+	memset(&j, 0, sizeof(j));
+	j.lo = p->lo;
+	j.hi = p->hi;
+	j.res = res;
+	j.series_cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha compress series",
+										 ALLOCSET_DEFAULT_SIZES);
+	j.batch.cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha compress batch",
+										ALLOCSET_DEFAULT_SIZES);
+	res->bytes_before = query_int8("SELECT pg_total_relation_size($1)", OIDOID,
+								   ObjectIdGetDatum(p->oid));
+	args[0] = pha_ms_datum(p->lo);
+	args[1] = pha_ms_datum(p->hi);
+	{
+		Oid			t2[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		if (SPI_execute_with_args("SELECT 1 FROM promscale_ha.compressed_ranges"
+								  " WHERE range_start < $2 AND range_end > $1 LIMIT 1",
+								  2, t2, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "compressed_ranges lookup failed");
+		j.merge = SPI_processed > 0;
+	}
+
+	read_rows(&j, qualname);
+
+	if (SPI_execute(psprintf("DROP TABLE %s", qualname), false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not drop %s", qualname);
+	args[2] = Int64GetDatum(res->samples);
+	args[3] = Int64GetDatum(res->chunks);
+	args[4] = Int64GetDatum(res->bytes_before);
+	args[5] = Int64GetDatum(res->bytes_after);
+	pha_sql_run(&range_plan, "INSERT INTO promscale_ha.compressed_ranges AS r (range_start, range_end,"
+				" compressed_at, samples, chunks, bytes_before, bytes_after)"
+				" VALUES ($1, $2, now(), $3, $4, $5, $6)"
+				" ON CONFLICT (range_start) DO UPDATE SET range_end = greatest(r.range_end, $2),"
+				"   compressed_at = now(), samples = r.samples + $3, chunks = r.chunks + $4,"
+				"   bytes_before = r.bytes_before + $5, bytes_after = r.bytes_after + $6",
+				6, types, args, NULL, SPI_OK_INSERT);
+	MemoryContextDelete(j.series_cxt);
+	MemoryContextDelete(j.batch.cxt);
+	ereport(DEBUG1,
+			(errmsg_internal("promscale_ha: compressed %s: %lld samples, %lld bytes -> %lld",
+							 relname, (long long) res->samples, (long long) res->bytes_before,
+							 (long long) res->bytes_after)));
+	return true;
+}
+
+int
+pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out)
+{
+	PhaPartitionInfo *parts;
+	int			nparts;
+	int			done = 0;
+	int			nest;
+	char		timeout[32];
+
+	/* rows committed while we waited for a lock must be read: fresh snapshots */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("compression must run in a READ COMMITTED transaction"),
+				 errhint("Call promscale_ha.compress_now() outside REPEATABLE READ and SERIALIZABLE transactions.")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nparts = pha_partitions_list(pha_samples_relid(), &parts);
+
+	/* lock waits bounded; the caller's setting comes back at the end */
+	nest = NewGUCNestLevel();
+	snprintf(timeout, sizeof(timeout), "%d", pha_compress_lock_timeout_ms);
+	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	for (int i = 0; i < nparts && done < max; i++)
+	{
+		if (parts[i].hi > cutoff_ms)
+			break;				/* in time order: the rest are newer */
+		CHECK_FOR_INTERRUPTS();
+		if (compress_partition(&parts[i], &out[done]))
+			done++;
+	}
+	AtEOXact_GUC(true, nest);
+	SPI_finish();
+	return done;
+}
+
+int64
+pha_compress_oldest_head_end(void)
+{
+	PhaPartitionInfo *parts;
+	int			n = pha_partitions_list(pha_samples_relid(), &parts);
+
+	return n > 0 ? parts[0].hi : PG_INT64_MAX;
+}
