@@ -59,8 +59,8 @@ $(PLAIN_OBJS): override CPPFLAGS := -Isrc -Isrc/gen
 
 # Programs that run outside PostgreSQL (no server headers, plain libc).
 TOOL_CFLAGS = -O2 -g $(WARN_FLAGS) -Wno-declaration-after-statement -Isrc -Isrc/gen
-promscale-ha-gen: src/tools/gen.c $(GEN_C) $(GEN_H)
-	$(CC) $(TOOL_CFLAGS) -o $@ src/tools/gen.c $(GEN_C) -lprotobuf-c -lsnappy -lm
+promscale-ha-gen: $(sort $(wildcard src/tools/gen*.c src/tools/gen*.h)) $(GEN_C) $(GEN_H)
+	$(CC) $(TOOL_CFLAGS) -o $@ $(filter src/tools/%.c,$^) $(GEN_C) -lprotobuf-c -lsnappy -lm
 
 # The HTTP front end: libmicrohttpd + libpq, no server headers.
 promscale-ha-http: $(HTTP_SRCS) $(wildcard src/http/*.h)

@@ -5,24 +5,10 @@
  *	  the chunks of promscale_ha.chunks that can hold wanted samples and
  *	  decodes them into (series_id, time, value) rows.
  *
- * Planning.  The restriction (and, on a parameterized path, join) clauses
- * of the forms
- *		series_id = <expr>			series_id = ANY (<array expr>)	(IN lists too)
- *		time {<,<=,=,>=,>} <expr>	(either operand order)
- * where <expr> holds no Var of this relation, no volatile function and no
- * SubPlan (a Const, a Param, now() - interval '1 hour', an outer column
- * that becomes a nested-loop Param) are "chunk conditions": the scan
- * enforces them exactly, so they leave the local quals.  Everything else is
- * a local filter.  The conditions' expressions go to fdw_exprs, their kind,
- * strategy and argument type to fdw_private (three parallel lists).
- *
- * Paths: one plain path, costed by the chunks its time range covers (the
- * chunk count from the table's size, the compressed span from
- * promscale_ha.compressed_ranges, read once per planning with a kept plan),
- * and one parameterized path per set of outer relations that can supply
- * series_id (join clauses and EquivalenceClasses, as postgres_fdw does),
- * costed per series at its share of the chunks (about 2), so that a join
- * from a few series runs as a nested loop probing only their chunks.
+ * This file runs the scan and holds the handler; the planner callbacks are
+ * in chunk_plan.c (which clauses become "chunk conditions", estimates,
+ * paths, the ForeignScan whose fdw_exprs/fdw_private layout chunk_plan.h
+ * describes) and the "Chunk Filter" line of EXPLAIN in chunk_explain.c.
  *
  * Execution.  At the first fetch after Begin or ReScan the condition
  * expressions are evaluated (a NULL matches nothing, as in SQL), giving a
@@ -47,91 +33,37 @@
  *
  * A chunk that fails to decode, or whose samples disagree with its row
  * (count, min_time/max_time), is ERRCODE_DATA_CORRUPTED naming the series
- * and the chunk's max_time (pha_chunk_read, chunk_io.c).  The scan writes nothing, takes no locks of its
- * own beyond AccessShareLock on the chunks table (planner and cursor), and
- * leaves INSERT/UPDATE/DELETE unsupported (their callbacks are NULL).
+ * and the chunk's max_time (pha_chunk_read, chunk_io.c).  The scan writes
+ * nothing, takes no locks of its own beyond AccessShareLock on the chunks
+ * table (the planner's in chunk_plan.c, and the cursor's), and leaves
+ * INSERT/UPDATE/DELETE unsupported (their callbacks are NULL).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/stratnum.h"
-#include "access/table.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
-#include "nodes/nodeFuncs.h"
-#include "optimizer/clauses.h"
-#include "optimizer/cost.h"
-#include "optimizer/optimizer.h"
-#include "optimizer/pathnode.h"
-#include "optimizer/paths.h"
-#include "optimizer/plancat.h"
-#include "optimizer/planmain.h"
-#include "optimizer/restrictinfo.h"
 #include "utils/array.h"
-#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
-#include "utils/ruleutils.h"
-#include "utils/selfuncs.h"
-#include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "sql.h"
+#include "store/chunk_explain.h"
 #include "store/chunk_io.h"
+#include "store/chunk_plan.h"
 #include "store/chunk_scan.h"
 #include "timeconv.h"
 
-/* Columns of promscale_ha.samples_compressed. */
-#define ATT_SERIES_ID	1
-#define ATT_TIME		2
-#define ATT_VALUE		3
-
 /* Chunk rows per cursor fetch. */
 #define FETCH_BATCH		64
-
-/* Planner defaults when the catalogs say nothing. */
-#define DEFAULT_SAMPLES_PER_CHUNK	240.0	/* 2 h at 30 s */
-#define DEFAULT_CHUNKS_PER_SERIES	2.0
-#define DEFAULT_ARRAY_SERIES		10.0
-
-/* What a chunk condition constrains. */
-typedef enum CondKind
-{
-	COND_SERIES_EQ,				/* series_id = expr */
-	COND_SERIES_ANY,			/* series_id = ANY (array expr) */
-	COND_TIME					/* time <strategy> expr */
-} CondKind;
-
-typedef struct ChunkCond
-{
-	CondKind	kind;
-	int			strategy;		/* BT*StrategyNumber, from the column's side */
-	Oid			argtype;		/* expr's type, or its element type for ANY */
-	Expr	   *expr;
-} ChunkCond;
-
-/* Planner estimates of one foreign rel, in RelOptInfo.fdw_private. */
-typedef struct ChunkRelInfo
-{
-	double		chunks;			/* chunk rows in the table */
-	double		series;			/* distinct series among them; 0 unknown */
-	double		per_chunk;		/* samples per chunk */
-	double		time_frac;		/* share of chunks the restriction's times cover */
-	double		nseries;		/* series ids the restriction names; -1 none */
-	Selectivity local_sel;		/* of the quals left to the local filter */
-	QualCost	local_cost;
-} ChunkRelInfo;
 
 /* One chunk row of a fetched batch; data may still be a toast pointer. */
 typedef struct ChunkRow
@@ -148,7 +80,7 @@ typedef struct ChunkScanState
 {
 	/* the plan's conditions */
 	int			ncond;
-	CondKind   *kinds;
+	PhaChunkCondKind *kinds;
 	int		   *strategies;
 	Oid		   *types;
 	List	   *exprstates;
@@ -186,7 +118,6 @@ typedef struct ChunkScanState
 
 static SPIPlanPtr by_series_plan = NULL;
 static SPIPlanPtr by_time_plan = NULL;
-static SPIPlanPtr span_plan = NULL;
 
 #define CHUNK_COLUMNS "SELECT series_id, min_time, max_time, samples, data FROM promscale_ha.chunks"
 static const char *const by_series_sql = CHUNK_COLUMNS
@@ -194,461 +125,7 @@ static const char *const by_series_sql = CHUNK_COLUMNS
 " ORDER BY series_id, max_time";
 static const char *const by_time_sql = CHUNK_COLUMNS
 " WHERE max_time >= $1 AND max_time < $3 AND min_time <= $2";
-static const char *const span_sql =
-"SELECT min(range_start), max(range_end), sum(samples)::float8, sum(chunks)::float8"
-" FROM promscale_ha.compressed_ranges";
-
 PG_FUNCTION_INFO_V1(pha_chunks_fdw_handler);
-
-/* ------------------------------------------------------------------------
- * Classifying clauses
- * ------------------------------------------------------------------------
- */
-
-/* The column (ATT_SERIES_ID or ATT_TIME) node is of this rel, else 0. */
-static int
-own_column(RelOptInfo *rel, Node *node)
-{
-	Var		   *var = (Var *) node;
-
-	if (node == NULL || !IsA(node, Var) || var->varno != rel->relid ||
-		var->varlevelsup != 0)
-		return 0;
-	if (var->varattno == ATT_SERIES_ID && var->vartype == INT8OID)
-		return ATT_SERIES_ID;
-	if (var->varattno == ATT_TIME && var->vartype == TIMESTAMPTZOID)
-		return ATT_TIME;
-	return 0;
-}
-
-/* Can the scan evaluate node once per (re)scan?  No own Vars, nothing volatile. */
-static bool
-usable_operand(PlannerInfo *root, RelOptInfo *rel, Node *node)
-{
-	return !bms_is_member(rel->relid, pull_varnos(root, node)) &&
-		!contain_volatile_functions(node) &&
-		!contain_subplans(node);
-}
-
-/*
- * Strategy of opno as "bigint <op> argtype" in the integer btree family
- * with an integer argtype, or as "timestamptz <op> timestamptz"; 0 if not.
- */
-static int
-column_strategy(int attno, Oid opno, Oid *argtype)
-{
-	Oid			coltype = attno == ATT_SERIES_ID ? INT8OID : TIMESTAMPTZOID;
-	Oid			opf = lookup_type_cache(coltype, TYPECACHE_BTREE_OPFAMILY)->btree_opf;
-	int			strategy;
-	Oid			lefttype;
-	Oid			righttype;
-
-	if (!OidIsValid(opf) || !OidIsValid(opno) || !op_in_opfamily(opno, opf))
-		return 0;
-	get_op_opfamily_properties(opno, opf, false, &strategy, &lefttype, &righttype);
-	if (lefttype != coltype)
-		return 0;
-	if (attno == ATT_TIME && righttype != TIMESTAMPTZOID)
-		return 0;
-	if (attno == ATT_SERIES_ID &&
-		(strategy != BTEqualStrategyNumber ||
-		 (righttype != INT8OID && righttype != INT4OID && righttype != INT2OID)))
-		return 0;
-	*argtype = righttype;
-	return strategy;
-}
-
-/* Is clause a chunk condition of rel?  If so, describe it in *cond. */
-static bool
-classify_clause(PlannerInfo *root, RelOptInfo *rel, Expr *clause, ChunkCond *cond)
-{
-	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
-	{
-		OpExpr	   *op = (OpExpr *) clause;
-		Node	   *left = linitial(op->args);
-		Node	   *right = lsecond(op->args);
-		Oid			opno = op->opno;
-		int			attno;
-
-		if ((attno = own_column(rel, left)) != 0 && usable_operand(root, rel, right))
-			 /* column <op> expr */ ;
-		else if ((attno = own_column(rel, right)) != 0 && usable_operand(root, rel, left))
-		{
-			/* expr <op> column: commute */
-			opno = get_commutator(opno);
-			right = left;
-		}
-		else
-			return false;
-		cond->strategy = column_strategy(attno, opno, &cond->argtype);
-		if (cond->strategy == 0)
-			return false;
-		cond->kind = attno == ATT_SERIES_ID ? COND_SERIES_EQ : COND_TIME;
-		cond->expr = (Expr *) right;
-		return true;
-	}
-	if (IsA(clause, ScalarArrayOpExpr))
-	{
-		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
-
-		if (!saop->useOr || list_length(saop->args) != 2 ||
-			own_column(rel, linitial(saop->args)) != ATT_SERIES_ID ||
-			!usable_operand(root, rel, lsecond(saop->args)))
-			return false;
-		cond->strategy = column_strategy(ATT_SERIES_ID, saop->opno, &cond->argtype);
-		if (cond->strategy == 0)
-			return false;
-		cond->kind = COND_SERIES_ANY;
-		cond->expr = (Expr *) lsecond(saop->args);
-		return true;
-	}
-	return false;
-}
-
-/* ------------------------------------------------------------------------
- * Estimates
- * ------------------------------------------------------------------------
- */
-
-/* Chunk rows and distinct series of promscale_ha.chunks, from its size and stats. */
-static void
-chunks_table_estimate(ChunkRelInfo *info)
-{
-	Oid			nsp = get_namespace_oid("promscale_ha", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("chunks", nsp) : InvalidOid;
-	Relation	rel;
-	BlockNumber pages;
-	double		tuples;
-	double		allvisfrac;
-	HeapTuple	stat;
-
-	if (!OidIsValid(relid))
-		return;
-	rel = table_open(relid, AccessShareLock);
-	estimate_rel_size(rel, NULL, &pages, &tuples, &allvisfrac);
-	table_close(rel, NoLock);
-	info->chunks = Max(tuples, 0);
-
-	stat = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
-						   Int16GetDatum(1), BoolGetDatum(false));
-	if (HeapTupleIsValid(stat))
-	{
-		float4		nd = ((Form_pg_statistic) GETSTRUCT(stat))->stadistinct;
-
-		info->series = nd >= 0 ? nd : -nd * info->chunks;
-		ReleaseSysCache(stat);
-	}
-}
-
-/*
- * The compressed span and samples per chunk from compressed_ranges: one
- * aggregate over a small table through a kept plan, read-only in the
- * planner's snapshot.  Without a snapshot, the defaults stand.
- */
-static void
-compressed_span(TimestampTz *start, TimestampTz *end, ChunkRelInfo *info)
-{
-	bool		isnull;
-
-	*start = *end = 0;
-	if (!ActiveSnapshotSet())
-		return;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (span_plan == NULL)
-		span_plan = pha_sql_prepare(span_sql, 0, NULL);
-	if (SPI_execute_plan(span_plan, NULL, NULL, true, 1) == SPI_OK_SELECT &&
-		SPI_processed == 1)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum		d;
-
-		d = SPI_getbinval(tup, desc, 1, &isnull);
-		if (!isnull)
-		{
-			*start = DatumGetTimestampTz(d);
-			*end = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
-		}
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		if (!isnull && DatumGetFloat8(d) > 0)
-			info->per_chunk = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull)) /
-				DatumGetFloat8(d);
-	}
-	SPI_finish();
-}
-
-/*
- * Share of the compressed span [start, end) that the restriction's time
- * conditions cover; a bound known only at run time counts DEFAULT_INEQ_SEL.
- */
-static double
-time_fraction(PlannerInfo *root, List *conds, TimestampTz start, TimestampTz end)
-{
-	TimestampTz lo = start;
-	TimestampTz hi = end;
-	bool		bounded_lo = false;
-	bool		bounded_hi = false;
-	double		frac = 1.0;
-	ListCell   *lc;
-
-	foreach(lc, conds)
-	{
-		ChunkCond  *c = lfirst(lc);
-		Node	   *v;
-		TimestampTz ts;
-
-		if (c->kind != COND_TIME)
-			continue;
-		v = estimate_expression_value(root, (Node *) c->expr);
-		if (!IsA(v, Const) || ((Const *) v)->constisnull)
-		{
-			frac *= DEFAULT_INEQ_SEL;
-			continue;
-		}
-		ts = DatumGetTimestampTz(((Const *) v)->constvalue);
-		if (c->strategy != BTLessStrategyNumber && c->strategy != BTLessEqualStrategyNumber)
-		{
-			lo = bounded_lo ? Max(lo, ts) : ts;
-			bounded_lo = true;
-		}
-		if (c->strategy != BTGreaterStrategyNumber && c->strategy != BTGreaterEqualStrategyNumber)
-		{
-			hi = bounded_hi ? Min(hi, ts) : ts;
-			bounded_hi = true;
-		}
-	}
-	if (!bounded_lo && !bounded_hi)
-		return frac;
-	if (end <= start)			/* nothing compressed on record */
-		return frac * (bounded_lo && bounded_hi ? DEFAULT_INEQ_SEL : 0.5);
-	lo = Max(lo, start);
-	hi = Min(hi, end);
-	if (hi < lo)
-		return 0.0;
-	/* count an hour more: a range inside one chunk still reads that chunk */
-	return frac * Min(1.0, ((double) hi - lo + USECS_PER_HOUR) / ((double) end - start));
-}
-
-/* Series ids a series condition names, as far as the planner can tell. */
-static double
-series_count(PlannerInfo *root, ChunkCond *c)
-{
-	Node	   *v;
-
-	if (c->kind == COND_SERIES_EQ)
-		return 1;
-	v = estimate_expression_value(root, (Node *) c->expr);
-	if (IsA(v, Const))
-		return ((Const *) v)->constisnull ? 0 :
-			ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(((Const *) v)->constvalue)),
-						   ARR_DIMS(DatumGetArrayTypeP(((Const *) v)->constvalue)));
-	if (IsA(v, ArrayExpr))
-		return list_length(((ArrayExpr *) v)->elements);
-	return DEFAULT_ARRAY_SERIES;
-}
-
-/*
- * Rows and costs of a scan with the rel's restriction plus extra (the
- * RestrictInfos a parameterized path adds).  Chunk rows read: all those in
- * the time range, or per named series its share of them (at least one
- * index probe per series).  Each chunk read costs a page and decoding its
- * samples; each sample returned a tuple and the local filter.
- */
-static void
-estimate_scan(PlannerInfo *root, RelOptInfo *rel, ChunkRelInfo *info, List *extra,
-			  double *rows, Cost *startup, Cost *total)
-{
-	double		nseries = info->nseries;
-	double		frac = info->time_frac;
-	double		chunks;
-	double		per_series;
-	double		samples;
-	Cost		run;
-	ListCell   *lc;
-
-	foreach(lc, extra)
-	{
-		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
-		ChunkCond	c;
-
-		if (ri->pseudoconstant || !classify_clause(root, rel, ri->clause, &c))
-			continue;
-		if (c.kind == COND_TIME)
-			frac *= DEFAULT_INEQ_SEL;
-		else
-			nseries = nseries < 0 ? series_count(root, &c) : Min(nseries, series_count(root, &c));
-	}
-
-	chunks = info->chunks * frac;
-	if (nseries >= 0)
-	{
-		per_series = info->series >= 1 ? chunks / info->series
-			: Min(chunks, DEFAULT_CHUNKS_PER_SERIES);
-		chunks = Min(chunks, nseries * per_series);
-		run = nseries * random_page_cost + chunks * random_page_cost;
-	}
-	else
-		run = chunks * seq_page_cost;
-	samples = chunks * info->per_chunk;
-	run += samples * (cpu_operator_cost + cpu_tuple_cost + info->local_cost.per_tuple);
-
-	*rows = clamp_row_est(samples * info->local_sel);
-	*startup = info->local_cost.startup + 10 * cpu_operator_cost;
-	*total = *startup + run;
-}
-
-/* ------------------------------------------------------------------------
- * Planner callbacks
- * ------------------------------------------------------------------------
- */
-
-/* GetForeignRelSize: gather the estimates of the rel and its restriction. */
-static void
-chunks_rel_size(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid)
-{
-	ChunkRelInfo *info = palloc0(sizeof(ChunkRelInfo));
-	TimestampTz start;
-	TimestampTz end;
-	List	   *conds = NIL;
-	List	   *local = NIL;
-	ListCell   *lc;
-	Cost		startup;
-	Cost		total;
-
-	info->per_chunk = DEFAULT_SAMPLES_PER_CHUNK;
-	info->nseries = -1;
-	chunks_table_estimate(info);
-	compressed_span(&start, &end, info);
-
-	foreach(lc, rel->baserestrictinfo)
-	{
-		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
-		ChunkCond  *c = palloc(sizeof(ChunkCond));
-
-		if (ri->pseudoconstant)
-			continue;
-		if (!classify_clause(root, rel, ri->clause, c))
-		{
-			local = lappend(local, ri);
-			continue;
-		}
-		conds = lappend(conds, c);
-		if (c->kind != COND_TIME)
-			info->nseries = info->nseries < 0 ? series_count(root, c)
-				: Min(info->nseries, series_count(root, c));
-	}
-	info->time_frac = time_fraction(root, conds, start, end);
-	info->local_sel = clauselist_selectivity(root, extract_actual_clauses(local, false),
-											 rel->relid, JOIN_INNER, NULL);
-	cost_qual_eval(&info->local_cost, local, root);
-	rel->fdw_private = info;
-	estimate_scan(root, rel, info, NIL, &rel->rows, &startup, &total);
-}
-
-/* EquivalenceClass callback: is em this rel's series_id? */
-static bool
-series_member(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
-			  EquivalenceMember *em, void *arg)
-{
-	return own_column(rel, (Node *) em->em_expr) == ATT_SERIES_ID;
-}
-
-/* The ParamPathInfo for a series join clause ri, added to ppis once. */
-static List *
-series_param_info(PlannerInfo *root, RelOptInfo *rel, RestrictInfo *ri, List *ppis)
-{
-	ChunkCond	c;
-	Relids		outer;
-
-	if (!join_clause_is_movable_to(ri, rel) ||
-		!classify_clause(root, rel, ri->clause, &c) || c.kind == COND_TIME)
-		return ppis;
-	outer = bms_union(ri->clause_relids, rel->lateral_relids);
-	outer = bms_del_member(outer, rel->relid);
-	if (bms_is_empty(outer))
-		return ppis;
-	return list_append_unique_ptr(ppis, get_baserel_parampathinfo(root, rel, outer));
-}
-
-/*
- * GetForeignPaths: the plain path, then one parameterized path per set of
- * outer rels that can supply series_id, from join clauses and from
- * EquivalenceClasses (x.series_id = s.id is absorbed into one).
- */
-static void
-chunks_paths(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid)
-{
-	ChunkRelInfo *info = rel->fdw_private;
-	List	   *ppis = NIL;
-	ListCell   *lc;
-	double		rows;
-	Cost		startup;
-	Cost		total;
-
-	estimate_scan(root, rel, info, NIL, &rows, &startup, &total);
-	add_path(rel, (Path *) create_foreignscan_path(root, rel, NULL, rows, startup, total,
-												   NIL, rel->lateral_relids, NULL, NIL));
-
-	foreach(lc, rel->joininfo)
-		ppis = series_param_info(root, rel, lfirst_node(RestrictInfo, lc), ppis);
-	if (rel->has_eclass_joins)
-	{
-		List	   *clauses = generate_implied_equalities_for_column(root, rel, series_member,
-																	 NULL,
-																	 rel->lateral_referencers);
-
-		foreach(lc, clauses)
-			ppis = series_param_info(root, rel, lfirst_node(RestrictInfo, lc), ppis);
-	}
-
-	foreach(lc, ppis)
-	{
-		ParamPathInfo *ppi = lfirst(lc);
-
-		estimate_scan(root, rel, info, ppi->ppi_clauses, &rows, &startup, &total);
-		add_path(rel, (Path *) create_foreignscan_path(root, rel, NULL, rows, startup, total,
-													   NIL, ppi->ppi_req_outer, NULL, NIL));
-	}
-}
-
-/*
- * GetForeignPlan: chunk conditions to fdw_exprs (+ their description in
- * fdw_private), the rest to the local quals.  scan_clauses holds the
- * path's join clauses too; create_foreignscan_plan turns their outer Vars
- * into nested-loop Params afterwards.
- */
-static ForeignScan *
-chunks_plan(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid, ForeignPath *best_path,
-			List *tlist, List *scan_clauses, Plan *outer_plan)
-{
-	List	   *local = NIL;
-	List	   *exprs = NIL;
-	List	   *kinds = NIL;
-	List	   *strategies = NIL;
-	List	   *types = NIL;
-	ListCell   *lc;
-
-	foreach(lc, scan_clauses)
-	{
-		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
-		ChunkCond	c;
-
-		if (ri->pseudoconstant)
-			continue;			/* the planner makes a gating Result of these */
-		if (!classify_clause(root, rel, ri->clause, &c))
-		{
-			local = lappend(local, ri->clause);
-			continue;
-		}
-		exprs = lappend(exprs, c.expr);
-		kinds = lappend_int(kinds, c.kind);
-		strategies = lappend_int(strategies, c.strategy);
-		types = lappend_oid(types, c.argtype);
-	}
-	return make_foreignscan(tlist, local, rel->relid, exprs,
-							list_make3(kinds, strategies, types), NIL, NIL, outer_plan);
-}
 
 /* ------------------------------------------------------------------------
  * Execution
@@ -661,21 +138,21 @@ chunks_begin(ForeignScanState *node, int eflags)
 {
 	ForeignScan *fs = (ForeignScan *) node->ss.ps.plan;
 	ChunkScanState *st;
-	List	   *kinds = linitial(fs->fdw_private);
-	List	   *strategies = lsecond(fs->fdw_private);
-	List	   *types = lthird(fs->fdw_private);
+	List	   *kinds = PHA_CHUNK_PRIVATE_KINDS(fs);
+	List	   *strategies = PHA_CHUNK_PRIVATE_STRATEGIES(fs);
+	List	   *types = PHA_CHUNK_PRIVATE_TYPES(fs);
 	MemoryContext parent = node->ss.ps.state->es_query_cxt;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 	st = palloc0(sizeof(ChunkScanState));
 	st->ncond = list_length(kinds);
-	st->kinds = palloc(sizeof(CondKind) * (st->ncond + 1));
+	st->kinds = palloc(sizeof(PhaChunkCondKind) * (st->ncond + 1));
 	st->strategies = palloc(sizeof(int) * (st->ncond + 1));
 	st->types = palloc(sizeof(Oid) * (st->ncond + 1));
 	for (int i = 0; i < st->ncond; i++)
 	{
-		st->kinds[i] = (CondKind) list_nth_int(kinds, i);
+		st->kinds[i] = (PhaChunkCondKind) list_nth_int(kinds, i);
 		st->strategies[i] = list_nth_int(strategies, i);
 		st->types[i] = list_nth_oid(types, i);
 	}
@@ -697,6 +174,7 @@ series_datum(Datum d, Oid typid)
 	return DatumGetInt64(d);
 }
 
+/* qsort comparator: int64 ascending. */
 static int
 cmp_int64(const void *a, const void *b)
 {
@@ -829,9 +307,9 @@ evaluate_conditions(ForeignScanState *node, ChunkScanState *st)
 			st->empty = true;	/* x = NULL, x < NULL, x = ANY (NULL) */
 			continue;
 		}
-		if (st->kinds[c] == COND_TIME)
+		if (st->kinds[c] == PHA_COND_TIME)
 			add_time_bound(st, st->strategies[c], DatumGetTimestampTz(d));
-		else if (st->kinds[c] == COND_SERIES_ANY)
+		else if (st->kinds[c] == PHA_COND_SERIES_ANY)
 			add_series_array(st, DatumGetArrayTypeP(d), st->types[c]);
 		else
 		{
@@ -1024,9 +502,9 @@ chunks_iterate(ForeignScanState *node)
 		if (st->pos < st->end)
 		{
 			ExecClearTuple(slot);
-			slot->tts_values[ATT_SERIES_ID - 1] = Int64GetDatum(st->cur_series);
-			slot->tts_values[ATT_TIME - 1] = TimestampTzGetDatum(pha_ms_to_tstz(st->t[st->pos]));
-			slot->tts_values[ATT_VALUE - 1] = Float8GetDatum(st->v[st->pos]);
+			slot->tts_values[PHA_ATT_SERIES_ID - 1] = Int64GetDatum(st->cur_series);
+			slot->tts_values[PHA_ATT_TIME - 1] = TimestampTzGetDatum(pha_ms_to_tstz(st->t[st->pos]));
+			slot->tts_values[PHA_ATT_VALUE - 1] = Float8GetDatum(st->v[st->pos]);
 			memset(slot->tts_isnull, 0, sizeof(bool) * slot->tts_tupleDescriptor->natts);
 			ExecStoreVirtualTuple(slot);
 			st->pos++;
@@ -1087,207 +565,17 @@ chunks_end(ForeignScanState *node)
  * ------------------------------------------------------------------------
  */
 
-/* The plans directly below plan. */
-static List *
-plan_children(Plan *plan)
-{
-	List	   *children = NIL;
-
-	if (plan->lefttree)
-		children = lappend(children, plan->lefttree);
-	if (plan->righttree)
-		children = lappend(children, plan->righttree);
-	switch (nodeTag(plan))
-	{
-		case T_Append:
-			return list_concat(children, ((Append *) plan)->appendplans);
-		case T_MergeAppend:
-			return list_concat(children, ((MergeAppend *) plan)->mergeplans);
-		case T_BitmapAnd:
-			return list_concat(children, ((BitmapAnd *) plan)->bitmapplans);
-		case T_BitmapOr:
-			return list_concat(children, ((BitmapOr *) plan)->bitmapplans);
-		case T_SubqueryScan:
-			return lappend(children, ((SubqueryScan *) plan)->subplan);
-		case T_CustomScan:
-			return list_concat(children, ((CustomScan *) plan)->custom_plans);
-		default:
-			return children;
-	}
-}
-
-/* Is target in the tree under plan?  Then *ancestors gets the path, nearest first. */
-static bool
-find_plan(Plan *plan, Plan *target, List **ancestors)
-{
-	ListCell   *lc;
-
-	if (plan == target)
-		return true;
-	foreach(lc, plan_children(plan))
-	{
-		if (find_plan(lfirst(lc), target, ancestors))
-		{
-			*ancestors = lappend(*ancestors, plan);
-			return true;
-		}
-	}
-	return false;
-}
-
-typedef struct SubPlanSearch
-{
-	int			plan_id;
-	SubPlan    *found;
-} SubPlanSearch;
-
-/* expression_tree_walker callback: the SubPlan node of plan_id. */
-static bool
-find_subplan_walker(Node *node, SubPlanSearch *s)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubPlan) && ((SubPlan *) node)->plan_id == s->plan_id)
-	{
-		s->found = (SubPlan *) node;
-		return true;
-	}
-	return expression_tree_walker(node, find_subplan_walker, s);
-}
-
 /*
- * The plan node under plan whose initplans, targetlist or qual hold the
- * SubPlan s->plan_id (set in s->found); NULL if none does.
- */
-static Plan *
-subplan_owner(Plan *plan, SubPlanSearch *s)
-{
-	ListCell   *lc;
-
-	if (find_subplan_walker((Node *) plan->initPlan, s) ||
-		find_subplan_walker((Node *) plan->targetlist, s) ||
-		find_subplan_walker((Node *) plan->qual, s))
-		return plan;
-	foreach(lc, plan_children(plan))
-	{
-		Plan	   *owner = subplan_owner(lfirst(lc), s);
-
-		if (owner != NULL)
-			return owner;
-	}
-	return NULL;
-}
-
-/*
- * The ancestors EXPLAIN would pass for target (nearest first: parent plans,
- * and for a plan inside a SubPlan that SubPlan node, then the plan that
- * evaluates it and its ancestors), so that ruleutils can print nested-loop
- * and subplan Params as the outer expressions they stand for.  depth bounds
- * the climb out of nested subplans.
- */
-static List *
-plan_ancestors(PlannedStmt *pstmt, Plan *target, int depth)
-{
-	List	   *ancestors = NIL;
-	int			id = 0;
-	ListCell   *lc;
-
-	if (depth > 8)
-		return NIL;
-	if (find_plan(pstmt->planTree, target, &ancestors))
-		return ancestors;
-	foreach(lc, pstmt->subplans)
-	{
-		Plan	   *sub = lfirst(lc);
-		SubPlanSearch s;
-		Plan	   *owner = NULL;
-		ListCell   *lc2;
-
-		id++;
-		ancestors = NIL;
-		if (sub == NULL || !find_plan(sub, target, &ancestors))
-			continue;
-		s.plan_id = id;
-		s.found = NULL;
-		owner = subplan_owner(pstmt->planTree, &s);
-		foreach(lc2, pstmt->subplans)
-		{
-			if (owner == NULL && lfirst(lc2) != NULL)
-				owner = subplan_owner(lfirst(lc2), &s);
-		}
-		if (owner == NULL)
-			return ancestors;
-		ancestors = lappend(ancestors, s.found);
-		ancestors = lappend(ancestors, owner);
-		return list_concat(ancestors, plan_ancestors(pstmt, owner, depth + 1));
-	}
-	return NIL;
-}
-
-/* The operator of a btree strategy, for EXPLAIN. */
-static const char *
-strategy_operator(int strategy)
-{
-	switch (strategy)
-	{
-		case BTLessStrategyNumber:
-			return "<";
-		case BTLessEqualStrategyNumber:
-			return "<=";
-		case BTEqualStrategyNumber:
-			return "=";
-		case BTGreaterEqualStrategyNumber:
-			return ">=";
-		case BTGreaterStrategyNumber:
-			return ">";
-	}
-	return "?";
-}
-
-/*
- * ExplainForeignScan: the conditions the scan enforces ("Chunk Filter"),
- * and with ANALYZE what it read, decoded and returned (summed over loops).
+ * ExplainForeignScan: the conditions the scan enforces ("Chunk Filter",
+ * chunk_explain.c), and with ANALYZE what it read, decoded and returned
+ * (summed over loops).
  */
 static void
 chunks_explain(ForeignScanState *node, ExplainState *es)
 {
-	ForeignScan *fs = (ForeignScan *) node->ss.ps.plan;
 	ChunkScanState *st = node->fdw_state;
 
-	if (fs->fdw_exprs != NIL)
-	{
-		List	   *context = set_deparse_context_plan(es->deparse_cxt, (Plan *) fs,
-													   plan_ancestors(es->pstmt, (Plan *) fs, 0));
-		List	   *kinds = linitial(fs->fdw_private);
-		List	   *strategies = lsecond(fs->fdw_private);
-		StringInfoData buf;
-		ListCell   *lc;
-		int			i = 0;
-
-		initStringInfo(&buf);
-		foreach(lc, fs->fdw_exprs)
-		{
-			char	   *expr = deparse_expression(lfirst(lc), context, es->verbose, false);
-			int			c = i++;
-
-			if (c > 0)
-				appendStringInfoString(&buf, " AND ");
-			switch ((CondKind) list_nth_int(kinds, c))
-			{
-				case COND_SERIES_EQ:
-					appendStringInfo(&buf, "(series_id = %s)", expr);
-					break;
-				case COND_SERIES_ANY:
-					appendStringInfo(&buf, "(series_id = ANY (%s))", expr);
-					break;
-				case COND_TIME:
-					appendStringInfo(&buf, "(%s %s %s)", quote_identifier("time"),
-									 strategy_operator(list_nth_int(strategies, c)), expr);
-					break;
-			}
-		}
-		ExplainPropertyText("Chunk Filter", buf.data, es);
-	}
+	pha_chunks_explain_filter((ForeignScan *) node->ss.ps.plan, es);
 	if (es->analyze && st != NULL)
 	{
 		ExplainPropertyInteger("Chunks Read", NULL, st->chunks_read, es);
@@ -1310,9 +598,9 @@ pha_chunks_fdw_handler(PG_FUNCTION_ARGS)
 {
 	FdwRoutine *routine = makeNode(FdwRoutine);
 
-	routine->GetForeignRelSize = chunks_rel_size;
-	routine->GetForeignPaths = chunks_paths;
-	routine->GetForeignPlan = chunks_plan;
+	routine->GetForeignRelSize = pha_chunks_rel_size;
+	routine->GetForeignPaths = pha_chunks_paths;
+	routine->GetForeignPlan = pha_chunks_plan;
 	routine->BeginForeignScan = chunks_begin;
 	routine->IterateForeignScan = chunks_iterate;
 	routine->ReScanForeignScan = chunks_rescan;
