@@ -142,3 +142,85 @@ CREATE TRIGGER samples_delete_refused INSTEAD OF DELETE OR UPDATE ON promscale_h
     FOR EACH ROW EXECUTE FUNCTION promscale_ha.samples_delete_refused();
 
 GRANT SET ON PARAMETER promscale_ha.chunk_format TO promscale_ha_admin;
+
+-- Each buffered payload keeps the HA label names it was received with (they may be set
+-- per role or session): whoever replays it at a takeover -- the worker, set_leader(),
+-- another session -- reads it as it was sent.  NULL for rows buffered by 0.1.0.
+ALTER TABLE promscale_ha.replay_buffer ADD COLUMN cluster_label text, ADD COLUMN replica_label text;
+
+----------------------------------------------------------------------------------------
+-- Lossless under the database's own operations: dump/restore and crashes
+--
+-- replay_buffer: logged, so that a follower's request answered 202 survives a crash
+--   and reaches a promoted standby (promscale_ha.replay_buffer_logged = off makes the
+--   worker turn it back to unlogged, for those who prefer less WAL).
+-- samples_head: the unique index on (series_id, time) lives on each partition only
+--   (write() makes it with the partition).  An index on the parent -- a member of the
+--   extension, so made by the CREATE EXTENSION of a restore -- made every partition's
+--   index twice in a restore: once by the dump's ATTACH PARTITION, then by the dump's
+--   CREATE INDEX, which failed ("relation ... already exists").  Detaching a partition
+--   keeps its index as an index of its own; re-attaching it validates its rows (one
+--   read of each partition) but builds nothing.
+-- The tables of user data and the series id sequence are configuration tables, so
+--   pg_dump dumps their rows and the sequence's value.
+----------------------------------------------------------------------------------------
+
+ALTER TABLE promscale_ha.replay_buffer SET LOGGED;
+COMMENT ON TABLE promscale_ha.replay_buffer IS
+    'Followers'' recent requests, kept for the takeover''s gap-filling replay; logged unless promscale_ha.replay_buffer_logged is off';
+
+DO $$
+DECLARE
+    p record;
+    parts text[] := '{}';
+    bounds text[] := '{}';
+BEGIN
+    FOR p IN SELECT format('%I.%I', n.nspname, c.relname) AS part,
+                    pg_get_expr(c.relpartbound, c.oid) AS bound
+             FROM pg_inherits i
+             JOIN pg_class c ON c.oid = i.inhrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE i.inhparent = 'promscale_ha.samples_head'::regclass
+    LOOP
+        EXECUTE format('ALTER TABLE promscale_ha.samples_head DETACH PARTITION %s', p.part);
+        parts := parts || p.part;
+        bounds := bounds || p.bound;
+    END LOOP;
+    DROP INDEX promscale_ha.samples_head_series_id_time_key;
+    FOR k IN 1 .. coalesce(array_length(parts, 1), 0) LOOP
+        EXECUTE format('ALTER TABLE promscale_ha.samples_head ATTACH PARTITION %s %s',
+                       parts[k], bounds[k]);
+    END LOOP;
+END $$;
+COMMENT ON TABLE promscale_ha.samples_head IS
+    'Recent float samples as rows (the head); one per (series_id, time), the first value wins (a unique index on each partition)';
+
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.series', '');
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.series_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.ha_leases', '');
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.ha_leases_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.chunks', '');
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.compressed_ranges', '');
+SELECT pg_catalog.pg_extension_config_dump('promscale_ha.replay_buffer', '');
+
+----------------------------------------------------------------------------------------
+-- Remote read: Prometheus reads the stored samples back (PromQL, Grafana and alerts
+-- through Prometheus' remote_read).  The HTTP front end passes the body of a request
+-- to read() as it is and sends the rows back: for kind 'samples' the one body is the
+-- whole snappy-compressed ReadResponse; for 'chunks' each body is one frame of the
+-- stream (uvarint length, big-endian CRC32C, ChunkedReadResponse), in order.
+-- SECURITY DEFINER like write(): a reader role needs no right on the tables.
+----------------------------------------------------------------------------------------
+
+CREATE FUNCTION promscale_ha.read(request bytea)
+    RETURNS TABLE (kind text, body bytea)
+    AS 'MODULE_PATHNAME', 'pha_read'
+    LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE ROWS 100
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION promscale_ha.read(bytea) IS
+    'Answer one Prometheus remote-read request body (snappy-compressed ReadRequest): one ''samples'' row (snappy ReadResponse) or one ''chunks'' row per stream frame';
+REVOKE ALL ON FUNCTION promscale_ha.read(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION promscale_ha.read(bytea) TO promscale_ha_reader, promscale_ha_admin;
+GRANT SET ON PARAMETER
+    promscale_ha.read_max_samples, promscale_ha.read_max_series, promscale_ha.read_frame_bytes
+    TO promscale_ha_admin;

@@ -38,6 +38,7 @@ int			pha_lease_refresh_ms = 10000;
 int			pha_max_future_ms = 600000;
 int			pha_max_clusters = 0;
 int			pha_replay_buffer_kb = 256 * 1024;
+bool		pha_replay_buffer_logged = true;
 int			pha_ha_cluster_slots = 1024;
 char	   *pha_test_now = NULL;
 
@@ -51,6 +52,10 @@ int			pha_compress_after_s = 3600;
 int			pha_chunk_format = PHA_CHUNK_FORMAT_DENSE;
 int			pha_compress_lock_timeout_ms = 500;
 int			pha_compress_batch = 4;
+
+int			pha_read_max_samples = 50000000;
+int			pha_read_max_series = 1000000;
+int			pha_read_frame_bytes = 1024 * 1024;
 
 static const struct config_enum_entry chunk_format_options[] = {
 	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
@@ -217,6 +222,15 @@ pha_guc_init(void)
 							"buffer, so a failover may leave a gap.",
 							&pha_replay_buffer_kb, 256 * 1024, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("promscale_ha.replay_buffer_logged",
+							 "Whether the replay buffer is a logged (crash-safe, replicated) table.",
+							 "On (the default), followers' requests answered 202 survive a crash "
+							 "and reach a promoted standby. Off makes the table unlogged: less WAL, "
+							 "but a crash or a promotion empties it, and the samples that only the "
+							 "buffer held are lost at the next takeover. The worker applies a change "
+							 "at its next housekeeping run (ALTER TABLE ... SET LOGGED/UNLOGGED).",
+							 &pha_replay_buffer_logged, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("promscale_ha.test_now",
 							   "Wall clock used by the election, for tests only.",
 							   "Empty means the real clock.",
@@ -266,6 +280,25 @@ pha_guc_init(void)
 							"ahead and retention. 0 turns housekeeping off.",
 							&pha_housekeeping_interval_s, 60, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("promscale_ha.read_max_samples",
+							"Most samples one remote-read request may return.",
+							"Summed over its queries; over it, read() fails with SQLSTATE 54000. "
+							"0 means no limit.",
+							&pha_read_max_samples, 50000000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.read_max_series",
+							"Most series one remote-read request may return.",
+							"Series with samples in the queried time, summed over the queries; "
+							"over it, read() fails with SQLSTATE 54000. 0 means no limit.",
+							&pha_read_max_series, 1000000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.read_frame_bytes",
+							"Size bound of one frame of a streamed remote-read response.",
+							"A frame holds whole series up to this size; a larger series is "
+							"split over consecutive frames (one XOR chunk at least per frame).",
+							&pha_read_frame_bytes, 1024 * 1024, 256, 256 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{

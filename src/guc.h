@@ -29,6 +29,7 @@ extern int	pha_lease_refresh_ms;
 extern int	pha_max_future_ms;
 extern int	pha_max_clusters;
 extern int	pha_replay_buffer_kb;
+extern bool pha_replay_buffer_logged;
 extern int	pha_ha_cluster_slots;
 extern char *pha_test_now;
 
@@ -46,6 +47,11 @@ extern int	pha_compress_after_s;
 extern int	pha_chunk_format;
 extern int	pha_compress_lock_timeout_ms;
 extern int	pha_compress_batch;
+
+/* remote read (read.c) */
+extern int	pha_read_max_samples;
+extern int	pha_read_max_series;
+extern int	pha_read_frame_bytes;
 
 extern void pha_guc_init(void);
 

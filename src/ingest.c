@@ -45,6 +45,7 @@
 #include "wire/scan.h"
 #include "store/series.h"
 #include "shmem.h"
+#include "sql.h"
 #include "stats.h"
 #include "store/store.h"
 #include "timeconv.h"
@@ -67,10 +68,17 @@ arena_block(void *ctx, size_t size)
 PhaRequest *
 pha_request_begin(const uint8 *payload, size_t len)
 {
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha request",
-											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext cxt;
 	PhaRequest *req;
 
+	/*
+	 * Before anything else: the COPY path and the lease state in shared
+	 * memory would otherwise not notice a read-only transaction.  Covers
+	 * write() (a follower's buffer insert too), set_leader() and failovers.
+	 */
+	pha_require_read_write(payload != NULL ? "promscale_ha.write()" : "a change of leader");
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha request",
+								ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);
 	req = palloc0(sizeof(PhaRequest));
 	req->cxt = cxt;
@@ -123,6 +131,17 @@ decode_errcode(PhaDecodeStatus st)
 
 static bool group_may_accept(const PhaGroup *g);
 
+/* The HA label names of this session (promscale_ha.cluster_label, replica_label). */
+static const PhaLabelNames *
+session_names(void)
+{
+	static PhaLabelNames names;
+
+	names.cluster = pha_cluster_label;
+	names.replica = pha_replica_label;
+	return &names;
+}
+
 /*
  * Follower fast path: when every series is HA data and no group's replica owns
  * any of its sample times, the request is decided from a label-only scan of
@@ -157,7 +176,8 @@ follower_fast_path(PhaRequest *req, const uint8 *raw, size_t raw_len)
 
 bool
 pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
-						const char *only_cluster, const char *only_replica)
+						const char *only_cluster, const char *only_replica,
+						const PhaLabelNames *names)
 {
 	Prometheus__WriteRequest *wr = NULL;
 	PhaDecodeError err;
@@ -182,7 +202,7 @@ pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 										   only_cluster, only_replica) : 0));
 		return false;
 	}
-	pha_group_add_request(req, wr, only_cluster, only_replica);
+	pha_group_add_request(req, wr, only_cluster, only_replica, names);
 	return true;
 }
 
@@ -257,16 +277,30 @@ replay_buffered(PhaRequest *req, int gi)
 	char	   *cluster = g->in.cluster;
 	char	   *replica = g->in.replica;
 	int64		start = g->v.start;
-	int64		oldest = start == PG_INT64_MIN ? PG_INT64_MIN : start - pha_failover_timeout_ms;
+	int64		oldest;
 	int64		min_t = PG_INT64_MAX;
 	int64		max_t = PG_INT64_MIN;
 	PhaBuffered *b;
 	int			n;
 
+	/*
+	 * After a crash the new period starts at the old leader's reservation,
+	 * up to one lease_refresh past its last stored sample (lease.c): reach
+	 * back that much further, or the buffered requests of that gap -- answered
+	 * 202 -- would be dropped.  The gap fill keeps only samples newer than
+	 * each series' newest stored one, so reaching further stores nothing twice.
+	 */
+	oldest = start == PG_INT64_MIN ? PG_INT64_MIN
+		: start - pha_failover_timeout_ms - pha_lease_refresh_ms;
 	b = pha_replay_take(cluster, replica, oldest, &n);
 	for (int i = 0; i < n; i++)
 	{
-		if (pha_request_add_payload(req, b[i].payload, b[i].len, cluster, replica))
+		PhaLabelNames names;
+
+		/* read it with the label names it was received with */
+		names.cluster = b[i].cluster_label ? b[i].cluster_label : pha_cluster_label;
+		names.replica = b[i].replica_label ? b[i].replica_label : pha_replica_label;
+		if (pha_request_add_payload(req, b[i].payload, b[i].len, cluster, replica, &names))
 		{
 			min_t = Min(min_t, Max(b[i].min_t, oldest));
 			max_t = Max(max_t, b[i].max_t);
@@ -295,7 +329,7 @@ act_on_verdicts(PhaRequest *req)
 		g->out.acted = true;
 		if (!g->v.is_leader && g->in.nsamples > 0 && req->payload != NULL)
 			pha_replay_keep(g->in.cluster, g->in.replica, req->now, g->in.tmin, g->in.tmax,
-							req->payload, req->payload_len);
+							req->payload, req->payload_len, session_names());
 		else if (g->v.took_over)
 			replay_buffered(req, i);
 	}
@@ -449,7 +483,8 @@ pha_write(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	req = pha_request_begin((const uint8 *) VARDATA_ANY(payload), VARSIZE_ANY_EXHDR(payload));
-	pha_request_add_payload(req, req->payload, req->payload_len, NULL, NULL);
+	pha_request_add_payload(req, req->payload, req->payload_len, NULL, NULL,
+							session_names());
 	pha_request_run(req);
 	c = req->counts;
 	pha_request_end(req, caller);

@@ -17,12 +17,14 @@ extern PhaRequest *pha_request_begin(const uint8 *payload, size_t len);
 extern void pha_request_end(PhaRequest *req, MemoryContext caller);
 
 /*
- * Decode, validate and group a payload into req.  For the request's own
- * payload (only_cluster NULL) errors are raised; for a buffered payload being
- * replayed they are reported as a WARNING and false is returned.
+ * Decode, validate and group a payload into req, reading the HA labels by
+ * names.  For the request's own payload (only_cluster NULL) errors are
+ * raised; for a buffered payload being replayed they are reported as a
+ * WARNING and false is returned.
  */
 extern bool pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
-									const char *only_cluster, const char *only_replica);
+									const char *only_cluster, const char *only_replica,
+									const PhaLabelNames *names);
 
 /*
  * Run the steps after decoding: decide, act, reserve, resolve, build, store,

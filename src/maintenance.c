@@ -4,6 +4,9 @@
  *	  SQL entry points of storage maintenance: compress_now(), and the
  *	  trigger that answers DELETE/UPDATE through the samples view.
  *
+ * Both entry points refuse a read-only transaction first (sql.c), before
+ * any chunk is read or written.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -14,6 +17,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "sql.h"
 #include "stats.h"
 #include "store/compress.h"
 #include "store/delete.h"
@@ -39,6 +43,7 @@ pha_compress_now(PG_FUNCTION_ARGS)
 	PhaCompressed *res;
 	int			n;
 
+	pha_require_read_write("promscale_ha.compress_now()");
 	InitMaterializedSRF(fcinfo, 0);
 	cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
@@ -87,6 +92,7 @@ pha_delete_samples_sql(PG_FUNCTION_ARGS)
 	TimestampTz start = PG_GETARG_TIMESTAMPTZ(1);
 	TimestampTz end = PG_GETARG_TIMESTAMPTZ(2);
 
+	pha_require_read_write("promscale_ha.delete_samples()");
 	if (array_contains_nulls(ids))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -19,6 +19,17 @@
 #include "stats.h"
 #include "wire/decode.h"
 
+/*
+ * The names of the two HA labels a payload is read with: the session's
+ * promscale_ha.cluster_label and replica_label for the request's own
+ * payload, the ones it was received with for a buffered one.
+ */
+typedef struct PhaLabelNames
+{
+	const char *cluster;
+	const char *replica;
+} PhaLabelNames;
+
 /* A span of sample time, [lo, hi) in ms since the Unix epoch. */
 typedef struct PhaSpan
 {

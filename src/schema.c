@@ -13,7 +13,7 @@
 #include "catalog/pg_class.h"
 #include "utils/lsyscache.h"
 
-#include "store/schema.h"
+#include "schema.h"
 
 Oid
 pha_samples_relid(void)
@@ -42,4 +42,13 @@ pha_store_has_chunks(void)
 	Oid			nsp = get_namespace_oid("promscale_ha", true);
 
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("compressed_ranges", nsp));
+}
+
+bool
+pha_schema_has_column(const char *rel, const char *col)
+{
+	Oid			nsp = get_namespace_oid("promscale_ha", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(rel, nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, col) != InvalidAttrNumber;
 }

@@ -20,4 +20,7 @@ extern Oid	pha_samples_relid(void);
 /* Has the database the compressed tier (0.2.0 and later)? */
 extern bool pha_store_has_chunks(void);
 
+/* Has promscale_ha.<rel> the column col?  (Columns added by an upgrade.) */
+extern bool pha_schema_has_column(const char *rel, const char *col);
+
 #endif							/* PHA_SCHEMA_H */

@@ -22,8 +22,8 @@
  *	  uncommitted state.
  *	- Heartbeats (last_write, last_sample, lease_until, counters) are applied
  *	  at commit by the backend that wrote the samples.
- *	- Hints: table_written, table_last_sample, last_prune, buffer_bytes and
- *	  refreshing_pid are best-effort.  They are changed at once under the
+ *	- Hints: table_written, table_last_sample, last_prune, buffer_bytes,
+ *	  refreshing_pid and worker_latch are best-effort.  They are changed at once under the
  *	  LWLock, outside any transaction's undo, and a leader change may
  *	  overwrite them.  A lost or stale hint costs one extra (or one late)
  *	  ha_leases refresh or buffer prune, never a wrong decision: nothing that
@@ -130,4 +130,17 @@ pha_shmem_require(const char *what)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s needs promscale_ha loaded at server start", what),
 				 errhint("Add promscale_ha to shared_preload_libraries in postgresql.conf and restart PostgreSQL.")));
+}
+
+void
+pha_shmem_wake_worker(void)
+{
+	Latch	   *latch;
+
+	if (pha_shared == NULL)
+		return;
+	/* a stale pointer is harmless: a PGPROC latch stays valid shared memory */
+	latch = pha_shared->worker_latch;
+	if (latch != NULL)
+		SetLatch(latch);
 }

@@ -12,6 +12,7 @@
 
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/hsearch.h"
 
@@ -89,6 +90,8 @@ typedef struct PhaShared
 {
 	LWLock	   *lock;
 	PhaCounters counters;
+	/* the worker's latch: set to wake it (a hint; see pha_shmem_wake_worker) */
+	Latch	   *worker_latch;
 	/* the worker's last run and error, under lock */
 	int			worker_pid;
 	TimestampTz worker_last_run;
@@ -114,5 +117,12 @@ extern void pha_replica_key(const char *cluster, const char *replica, PhaReplica
 
 /* Error out, with a hint, unless the library was preloaded. */
 extern void pha_shmem_require(const char *what);
+
+/*
+ * Wake the background worker now: a cluster appeared or changed leader, so
+ * its next failover deadline may be sooner than its sleep.  No-op without
+ * shared memory or before the worker has started.
+ */
+extern void pha_shmem_wake_worker(void);
 
 #endif							/* PHA_SHMEM_H */

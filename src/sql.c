@@ -10,6 +10,11 @@
  * context after the commit: forgetting that is how the worker once leaked
  * every between-transaction allocation into TopMemoryContext.
  *
+ * The read-only check is here so that every entry point that stores refuses
+ * a read-only transaction the same way: write() stores through the COPY
+ * machinery (and changes shared lease state before any SQL runs), neither of
+ * which checks XactReadOnly.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -17,6 +22,7 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "pgstat.h"
+#include "tcop/utility.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -69,4 +75,10 @@ pha_xact_end(MemoryContext caller)
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(caller);
+}
+
+void
+pha_require_read_write(const char *what)
+{
+	PreventCommandIfReadOnly(what);
 }

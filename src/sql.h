@@ -34,4 +34,12 @@ extern void pha_sql_run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types
 extern MemoryContext pha_xact_begin(const char *activity);
 extern void pha_xact_end(MemoryContext caller);
 
+/*
+ * Fail with SQLSTATE 25006, as INSERT does, when the transaction is read-only
+ * (default_transaction_read_only, BEGIN READ ONLY, a hot standby): what is the
+ * statement named in the message.  Every entry point that stores calls it
+ * first, because part of what they store bypasses the executor's check.
+ */
+extern void pha_require_read_write(const char *what);
+
 #endif							/* PHA_SQL_H */

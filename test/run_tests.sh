@@ -185,7 +185,7 @@ fi
 
 # 4. System tests: scripts that start their own servers (crashes, real Prometheus,
 # haproxy).  Each prints ok:/FAILED: lines and counts as one test by its exit status.
-for t in test/system/*.sh test/soak/buffer_full.sh test/e2e/run.sh; do
+for t in test/system/*.sh test/soak/buffer_full.sh test/e2e/run.sh test/e2e/read.sh; do
 	[ -f "$t" ] || continue
 	echo "== system test $t"
 	timeout "$T_SYSTEM" bash "$t" 2>&1 | tee "$work/system.log"

@@ -108,18 +108,19 @@ remove_label(Prometheus__TimeSeries *ts, Prometheus__Label *l)
 
 void
 pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
-					  const char *only_cluster, const char *only_replica)
+					  const char *only_cluster, const char *only_replica,
+					  const PhaLabelNames *names)
 {
-	size_t		clen = strlen(pha_cluster_label);
-	size_t		rlen = strlen(pha_replica_label);
+	size_t		clen = strlen(names->cluster);
+	size_t		rlen = strlen(names->replica);
 	bool		replay = (only_cluster != NULL);
 	int			last = -1;
 
 	for (size_t i = 0; i < wr->n_timeseries; i++)
 	{
 		Prometheus__TimeSeries *ts = wr->timeseries[i];
-		Prometheus__Label *cl = pha_find_label(ts, pha_cluster_label, clen);
-		Prometheus__Label *rl = pha_find_label(ts, pha_replica_label, rlen);
+		Prometheus__Label *cl = pha_find_label(ts, names->cluster, clen);
+		Prometheus__Label *rl = pha_find_label(ts, names->replica, rlen);
 		int			g = -1;
 
 		if ((i & 4095) == 4095)
@@ -160,8 +161,8 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("series has label \"%s\" but not \"%s\"",
-							cl ? pha_cluster_label : pha_replica_label,
-							cl ? pha_replica_label : pha_cluster_label),
+							cl ? names->cluster : names->replica,
+							cl ? names->replica : names->cluster),
 					 errdetail("Series %zu of the request; promscale_ha.require_ha_labels is on.", i),
 					 errhint("Set both labels as external_labels of every Prometheus replica.")));
 		else if (rl != NULL)

@@ -12,12 +12,14 @@
 
 
 /*
- * Add the series of a decoded, validated request to req.  With only_cluster
- * and only_replica set (replay), only that group's series are taken and
- * marked as replayed; otherwise every series, and the counts are updated.
+ * Add the series of a decoded, validated request to req, finding the HA
+ * labels by names.  With only_cluster and only_replica set (replay), only
+ * that group's series are taken and marked as replayed; otherwise every
+ * series, and the counts are updated.
  */
 extern void pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
-								  const char *only_cluster, const char *only_replica);
+								  const char *only_cluster, const char *only_replica,
+								  const PhaLabelNames *names);
 
 /*
  * Group a request from its label-only scan (scan.c).  Returns false, adding

@@ -246,6 +246,7 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 			" VALUES ($1, $2, $3, 'infinity', 'first writer', $5)",
 			5, types, v, NULL, SPI_OK_INSERT);
 	pha_write_cluster(st);
+	pha_shmem_wake_worker();	/* a new failover deadline */
 }
 
 /*
@@ -310,6 +311,7 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	st->leader_changes++;
 	pha_write_cluster(st);
 	pha_stats_leader_change();
+	pha_shmem_wake_worker();	/* a new failover deadline */
 
 	g->v.is_leader = true;
 	g->v.took_over = true;

@@ -12,6 +12,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "request.h"
+
 /* One buffered payload as it was received, and its sample time range (ms). */
 typedef struct PhaBuffered
 {
@@ -19,15 +21,19 @@ typedef struct PhaBuffered
 	size_t		len;
 	int64		min_t;
 	int64		max_t;
+	char	   *cluster_label;	/* HA label names it was received with; */
+	char	   *replica_label;	/* NULL when buffered by 0.1.0 */
 } PhaBuffered;
 
 /*
- * Keep a follower's payload, whose samples span [tmin, tmax]; prune the
+ * Keep a follower's payload, whose samples span [tmin, tmax], with the HA
+ * label names it was read with; prune the
  * cluster's buffer by age and size.  The caller holds the cluster's advisory
  * lock (the election took it).  No-op when promscale_ha.replay_buffer_size is 0.
  */
 extern void pha_replay_keep(const char *cluster, const char *replica, TimestampTz now,
-							int64 tmin, int64 tmax, const uint8 *payload, size_t len);
+							int64 tmin, int64 tmax, const uint8 *payload, size_t len,
+							const PhaLabelNames *names);
 
 /*
  * At a takeover: delete every buffered payload of the replica and return, in

@@ -4,12 +4,12 @@
  *	  Bearer-token and basic authentication of promscale-ha-http.
  *
  * Off by default.  With --bearer-token-file and/or --basic-auth-file,
- * POST /write (/api/v1/write) and GET /metrics need an Authorization
- * header that matches; GET /healthz and GET / never do (load balancers
- * probe /healthz without credentials).  When both are configured either
- * scheme is accepted.  Prometheus sends them with remote_write's
- * authorization: {credentials_file: ...} or basic_auth: {username: ...,
- * password_file: ...}.
+ * POST /write, POST /read (and their /api/v1/ paths) and GET /metrics need
+ * an Authorization header that matches; GET /healthz and GET / never do
+ * (load balancers probe /healthz without credentials).  When both are
+ * configured either scheme is accepted.  Prometheus sends them with
+ * remote_write's (and remote_read's) authorization: {credentials_file:
+ * ...} or basic_auth: {username: ..., password_file: ...}.
  *
  * The files (read once at start-up by secretfile.c, which refuses files
  * that group or others can access):
@@ -335,7 +335,8 @@ fe_auth_describe(char *out, size_t outlen)
 bool
 fe_auth_required(FeHandler handler)
 {
-	return fe_auth_enabled() && (handler == FE_H_WRITE || handler == FE_H_METRICS);
+	return fe_auth_enabled() && (handler == FE_H_WRITE || handler == FE_H_READ ||
+								  handler == FE_H_METRICS);
 }
 
 /* Value of one base64 character (standard alphabet), -1 when not one. */

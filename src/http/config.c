@@ -44,6 +44,8 @@ typedef enum OptId
 	OPT_THREADS,
 	OPT_MAX_BODY,
 	OPT_MAX_INFLIGHT,
+	OPT_MAX_READ_BODY,
+	OPT_MAX_READS,
 	OPT_MAX_CONNECTIONS,
 	OPT_CLIENT_TIMEOUT,
 	OPT_SHUTDOWN_TIMEOUT,
@@ -83,6 +85,10 @@ static const OptDef opts[NUM_OPTS] = {
 	"largest request body (compressed), else 413"},
 	[OPT_MAX_INFLIGHT] = {"max-inflight-bytes", "PHA_HTTP_MAX_INFLIGHT_BYTES", "BYTES", "256MiB",
 	"all bodies held at once, else 503"},
+	[OPT_MAX_READ_BODY] = {"max-read-body", "PHA_HTTP_MAX_READ_BODY", "BYTES", "16MiB",
+	"largest remote-read request body, else 413"},
+	[OPT_MAX_READS] = {"max-reads", "PHA_HTTP_MAX_READS", "N", "2",
+	"remote reads using a pool connection at once"},
 	[OPT_MAX_CONNECTIONS] = {"max-connections", "PHA_HTTP_MAX_CONNECTIONS", "N", "512",
 	"open client connections"},
 	[OPT_CLIENT_TIMEOUT] = {"client-timeout", "PHA_HTTP_CLIENT_TIMEOUT", "DURATION", "30s",
@@ -146,19 +152,33 @@ usage(FILE *out)
 			"      415  wrong Content-Type or Content-Encoding\n"
 			"      503  database unavailable, busy or a retryable error\n"
 			"           (Retry-After); Prometheus retries\n"
+			"  POST /read, /api/v1/read     remote read (snappy ReadRequest; SAMPLES and\n"
+			"                               STREAMED_XOR_CHUNKS), answered by\n"
+			"                               promscale_ha.read() in the database\n"
+			"      200  application/x-protobuf + Content-Encoding: snappy (SAMPLES),\n"
+			"           or application/x-streamed-protobuf (STREAMED_XOR_CHUNKS)\n"
+			"           sent frame by frame in chunked transfer encoding\n"
+			"      400  malformed request or matcher (SQLSTATE class 22)\n"
+			"      413  over --max-read-body or a database limit (class 54)\n"
+			"      500  the login role may not run promscale_ha.read() (42501):\n"
+			"           GRANT promscale_ha_reader TO it\n"
+			"      503  database unavailable, busy, statement timeout (Retry-After)\n"
 			"  GET  /healthz                200 when the database answers SELECT 1\n"
 			"                               (never needs credentials)\n"
 			"  GET  /metrics                Prometheus text format (credentials as /write)\n\n"
 			"Authentication (off by default): with --bearer-token-file, --basic-auth-file\n"
-			"or both, /write and /metrics need credentials (either kind is accepted);\n"
-			"/healthz never does. The token file holds one line. The basic auth file\n"
-			"has one user per line, user:password or user:$sha256$HEX with HEX the\n"
-			"SHA-256 of the password (printf %%s PASSWORD | sha256sum); # comments.\n"
+			"or both, /write, /read and /metrics need credentials (either kind is\n"
+			"accepted); /healthz never does. The token file holds one line. The basic\n"
+			"auth file has one user per line, user:password or user:$sha256$HEX with\n"
+			"HEX the SHA-256 of the password (printf %%s PASSWORD | sha256sum); # comments.\n"
 			"Files with secrets (also --tls-key) must not be accessible by group or\n"
 			"others and must be owned by this user or root, else the program refuses\n"
 			"to start (exit 2). Credentials are compared in constant time. Without\n"
 			"--tls-cert they cross the network in clear text: use TLS, or a\n"
 			"TLS-terminating proxy, unless on loopback.\n\n"
+			"Database role: the --db login role needs promscale_ha_writer for /write\n"
+			"and promscale_ha_reader for /read (GRANT both to one role, or run a\n"
+			"separate copy with a reader-only role for reads).\n\n"
 			"TLS (off by default): --tls-cert and --tls-key (PEM, both or neither)\n"
 			"make --listen serve HTTPS only (TLS 1.2 and 1.3, GnuTLS).\n\n"
 			"Sizes take k, M, G (powers of 1024); durations ms, s, m.\n"
@@ -496,6 +516,16 @@ fe_config_load(int argc, char **argv, FeConfig *cfg)
 					ok = -1;
 				snprintf(err, sizeof(err), "expected a size of at least 1KiB");
 				break;
+			case OPT_MAX_READ_BODY:
+				ok = parse_size(val[i], &cfg->max_read_body);
+				if (ok == 0 && (cfg->max_read_body < 1024 || cfg->max_read_body > (size_t) 1 << 30))
+					ok = -1;
+				snprintf(err, sizeof(err), "expected a size from 1KiB to 1GiB");
+				break;
+			case OPT_MAX_READS:
+				ok = parse_int(val[i], 1, 1000, &cfg->max_reads);
+				snprintf(err, sizeof(err), "expected 1 to 1000");
+				break;
 			case OPT_MAX_CONNECTIONS:
 				ok = parse_int(val[i], 1, 100000, &cfg->max_connections);
 				snprintf(err, sizeof(err), "expected 1 to 100000");
@@ -568,6 +598,8 @@ fe_config_load(int argc, char **argv, FeConfig *cfg)
 	}
 	if (cfg->max_inflight_bytes < cfg->max_body)
 		cfg->max_inflight_bytes = cfg->max_body;
+	if (cfg->max_inflight_bytes < cfg->max_read_body)
+		cfg->max_inflight_bytes = cfg->max_read_body;
 	return 0;
 }
 

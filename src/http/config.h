@@ -27,6 +27,8 @@ typedef struct FeConfig
 	int			threads;		/* libmicrohttpd worker threads */
 	size_t		max_body;		/* largest request body, bytes */
 	size_t		max_inflight_bytes; /* all bodies being received, bytes */
+	size_t		max_read_body;	/* largest remote-read request body, bytes */
+	int			max_reads;		/* remote reads holding a connection at once */
 	int			max_connections;	/* open HTTP connections */
 	int			client_timeout_s;	/* idle client connection, seconds */
 	int			shutdown_timeout_ms;	/* wait for in-flight requests */

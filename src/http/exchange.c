@@ -288,6 +288,14 @@ fe_respond_owned(struct MHD_Connection *conn, FeExchange *ex, int status,
 	return queue(conn, ex, resp, status, outcome);
 }
 
+/* Queue a response the caller made (see exchange.h). */
+enum MHD_Result
+fe_respond_response(struct MHD_Connection *conn, FeExchange *ex,
+					struct MHD_Response *resp, int status, const char *outcome)
+{
+	return queue(conn, ex, resp, status, outcome);
+}
+
 /* Answer with an error, logged, the reason as the body. */
 enum MHD_Result
 fe_fail(struct MHD_Connection *conn, FeExchange *ex, int status,

@@ -26,9 +26,12 @@ typedef enum FeHandler
 	FE_H_WRITE = 0,
 	FE_H_HEALTHZ,
 	FE_H_METRICS,
+	FE_H_READ,
 	FE_H_OTHER,
 	FE_NUM_HANDLERS
 } FeHandler;
+
+struct FeReadStream;			/* read.c: a streamed remote-read response */
 
 /* State of one HTTP exchange, from its headers to its completion. */
 typedef struct FeExchange
@@ -48,7 +51,7 @@ typedef struct FeExchange
 	int			auth_user;		/* a known user with a wrong password, or -1 */
 	bool		auth_bad_token; /* a bearer token was sent and is wrong */
 
-	/* the body of POST /write (write.c) */
+	/* the body of POST /write (write.c) or POST /read (read.c) */
 	char	   *body;
 	size_t		body_len;
 	size_t		body_cap;
@@ -57,6 +60,9 @@ typedef struct FeExchange
 	int			reject_status;	/* decided while reading: answer at the end */
 	const char *reject_outcome;
 	char		reject_reason[200];
+
+	/* the streamed response of POST /read while it is sent (read.c) */
+	struct FeReadStream *read_stream;
 } FeExchange;
 
 /* The settings every exchange runs under (set by fe_exchange_setup). */
@@ -133,6 +139,15 @@ extern enum MHD_Result fe_respond_owned(struct MHD_Connection *conn, FeExchange 
 										int status, const char *outcome,
 										const char *content_type,
 										char *body, size_t len);
+
+/*
+ * Queue resp, a response the caller made (a streamed one, say), with the
+ * headers every response may carry; resp is released here, also on
+ * failure.  On MHD_YES ex records status and outcome as answered.
+ */
+extern enum MHD_Result fe_respond_response(struct MHD_Connection *conn, FeExchange *ex,
+										   struct MHD_Response *resp, int status,
+										   const char *outcome);
 
 /*
  * Answer with an error: one log line with the request, the status and the

@@ -12,7 +12,14 @@
  *	 request_body_bytes_total				bodies received by /write
  *	 samples_{received,written,deduplicated,already_stored,future_dropped}_total
  *											what promscale_ha.write() returned
- *	 db_errors_total{sqlstate}				errors of promscale_ha.write()
+ *	 db_errors_total{sqlstate}				errors of promscale_ha.write(), .read()
+ *	 read_requests_total{code}				POST /read by status (summed from
+ *											requests_total at render)
+ *	 read_request_body_bytes_total, read_response_bytes_total,
+ *	 read_responses_total{type}, read_frames_total, read_stream_errors_total
+ *											what read.c received and sent; the
+ *											duration of a read is
+ *											request_duration_seconds{handler="read"}
  *	 pool_{size,in_use,connected,waiting}	gauges of the connection pool
  *	 pool_{waits,timeouts}_total, db_connections_{opened,closed}_total,
  *	 db_connect_failures_total				pool counters
@@ -26,7 +33,7 @@
  * stay small; past their size further combinations are counted under an
  * "other" row rather than growing without bound.
  *
- * The other handlers (write.c) and server.c count here; this file reads
+ * The other handlers (write.c, read.c) and server.c count here; this file reads
  * the gauges of exchange.c and pool.c and includes no handler, so the
  * arrows between the handlers go one way only.
  *
@@ -50,7 +57,7 @@
 #define MAX_ERROR_ROWS		64
 
 static const char *const handler_names[FE_NUM_HANDLERS] = {
-	"write", "healthz", "metrics", "other"
+	"write", "healthz", "metrics", "read", "other"
 };
 
 /* Upper bounds of the latency histogram, seconds. */
@@ -87,6 +94,12 @@ static atomic_ullong samples_deduplicated;
 static atomic_ullong samples_already_stored;
 static atomic_ullong samples_future_dropped;
 static atomic_ullong body_bytes;
+static atomic_ullong read_body_bytes;
+static atomic_ullong read_sent_bytes;
+static atomic_ullong read_frames;
+static atomic_ullong read_samples_responses;
+static atomic_ullong read_chunks_responses;
+static atomic_ullong read_stream_errors;
 
 static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
 static RequestRow request_rows[MAX_REQUEST_ROWS];
@@ -180,6 +193,36 @@ void
 fe_metrics_body_bytes(size_t n)
 {
 	atomic_fetch_add_explicit(&body_bytes, n, memory_order_relaxed);
+}
+
+/* Count the bytes of one remote-read request body. */
+void
+fe_metrics_read_body_bytes(size_t n)
+{
+	atomic_fetch_add_explicit(&read_body_bytes, n, memory_order_relaxed);
+}
+
+/* Count one remote-read response begun: streamed (chunks) or not. */
+void
+fe_metrics_read_response(bool streamed)
+{
+	atomic_fetch_add_explicit(streamed ? &read_chunks_responses : &read_samples_responses,
+							  1, memory_order_relaxed);
+}
+
+/* Count bytes and frames of a remote-read response handed to the client. */
+void
+fe_metrics_read_sent(size_t bytes, unsigned long frames)
+{
+	atomic_fetch_add_explicit(&read_sent_bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&read_frames, frames, memory_order_relaxed);
+}
+
+/* Count a streamed remote-read response cut off by an error. */
+void
+fe_metrics_read_stream_error(void)
+{
+	atomic_fetch_add_explicit(&read_stream_errors, 1, memory_order_relaxed);
 }
 
 /* Count one error of the database by SQLSTATE ("" = no SQLSTATE: connection). */
@@ -283,6 +326,40 @@ simple(Buf *b, const char *name, const char *type, const char *help,
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
+/* read_requests_total{code}: the read rows of requests_total summed by code. */
+static void
+read_codes(Buf *b, const RequestRow *rows, int nrows)
+{
+	int			codes[MAX_REQUEST_ROWS];
+	unsigned long long counts[MAX_REQUEST_ROWS];
+	int			n = 0;
+
+	for (int i = 0; i < nrows; i++)
+	{
+		int			j;
+
+		if (rows[i].handler != FE_H_READ)
+			continue;
+		for (j = 0; j < n && codes[j] != rows[i].status; j++)
+			;
+		if (j == n)
+		{
+			codes[n] = rows[i].status;
+			counts[n++] = 0;
+		}
+		counts[j] += rows[i].count;
+	}
+	for (int j = 0; j < n; j++)
+	{
+		if (codes[j] > 0)
+			bprintf(b, "promscale_ha_http_read_requests_total{code=\"%d\"} %llu\n",
+					codes[j], counts[j]);
+		else
+			bprintf(b, "promscale_ha_http_read_requests_total{code=\"none\"} %llu\n",
+					counts[j]);
+	}
+}
+
 /*
  * Render every metric into a malloc'd buffer (*len bytes); NULL when out of
  * memory.  The caller frees it.
@@ -362,7 +439,26 @@ fe_metrics_render(size_t *len)
 		   "HA samples dropped for being too far in the future.",
 		   LOAD(samples_future_dropped));
 
-	bprintf(&b, "# HELP promscale_ha_http_db_errors_total Errors of promscale_ha.write() and of connecting, by SQLSTATE (none = connection lost or refused).\n"
+	bprintf(&b, "# HELP promscale_ha_http_read_requests_total Remote-read requests finished, by status code.\n"
+			"# TYPE promscale_ha_http_read_requests_total counter\n");
+	read_codes(&b, rows, nrows);
+	simple(&b, "read_request_body_bytes_total", "counter",
+		   "Bytes of remote-read request bodies received (compressed).", LOAD(read_body_bytes));
+	simple(&b, "read_response_bytes_total", "counter",
+		   "Bytes of remote-read response bodies handed to the clients.", LOAD(read_sent_bytes));
+	bprintf(&b, "# HELP promscale_ha_http_read_responses_total Remote-read 200 responses begun, by response type.\n"
+			"# TYPE promscale_ha_http_read_responses_total counter\n"
+			"promscale_ha_http_read_responses_total{type=\"samples\"} %llu\n"
+			"promscale_ha_http_read_responses_total{type=\"streamed_xor_chunks\"} %llu\n",
+			LOAD(read_samples_responses), LOAD(read_chunks_responses));
+	simple(&b, "read_frames_total", "counter",
+		   "ChunkedReadResponse frames streamed (one series or part of one each).",
+		   LOAD(read_frames));
+	simple(&b, "read_stream_errors_total", "counter",
+		   "Streamed remote-read responses cut off by a database error or a lost client.",
+		   LOAD(read_stream_errors));
+
+	bprintf(&b, "# HELP promscale_ha_http_db_errors_total Errors of promscale_ha.write() and .read() and of connecting, by SQLSTATE (none = connection lost or refused).\n"
 			"# TYPE promscale_ha_http_db_errors_total counter\n");
 	for (int i = 0; i < nerrs; i++)
 		bprintf(&b, "promscale_ha_http_db_errors_total{sqlstate=\"%s\"} %llu\n",

@@ -9,6 +9,7 @@
 #ifndef FE_METRICS_H
 #define FE_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "exchange.h"
@@ -44,6 +45,18 @@ extern void fe_metrics_samples(const FeWriteCounts *c);
 
 /* Count the bytes of one received body. */
 extern void fe_metrics_body_bytes(size_t n);
+
+/* Count the bytes of one remote-read request body. */
+extern void fe_metrics_read_body_bytes(size_t n);
+
+/* Count one remote-read 200 response begun: streamed (chunks) or not. */
+extern void fe_metrics_read_response(bool streamed);
+
+/* Count bytes and frames of a remote-read response handed to the client. */
+extern void fe_metrics_read_sent(size_t bytes, unsigned long frames);
+
+/* Count a streamed remote-read response cut off by an error. */
+extern void fe_metrics_read_stream_error(void);
 
 /* Count one database error by SQLSTATE ("" = no SQLSTATE: connection). */
 extern void fe_metrics_db_error(const char *sqlstate);

@@ -13,17 +13,18 @@
  * The access handler is called for each request first with its headers
  * (*con_cls still NULL: we make its FeExchange there), then once per
  * piece of the body, then once more with no data.  GET endpoints answer on
- * that last call.  POST /write checks its headers on the first call and may
- * answer at once (415, 413 by Content-Length, ...): libmicrohttpd then sends
- * the response without reading the body and closes the connection.  The
- * completion callback counts the request in the metrics, frees its state,
- * and is the one place that does so, also for requests whose client went
- * away.
+ * that last call.  POST /write and POST /read (write.c, read.c) check their
+ * headers on the first call and may answer at once (415, 413 by
+ * Content-Length, ...): libmicrohttpd then sends the response without
+ * reading the body and closes the connection.  The completion callback
+ * counts the request in the metrics, frees its state, and is the one place
+ * that does so, also for requests whose client went away (a streamed /read
+ * response may outlive it: read.c detaches it there).
  *
- * Layering: this file calls down into the handlers (write.c, health.c,
- * metrics.c, auth.c), and they answer through exchange.c (the state of a
- * request, its response, the settings, the in-flight counters), which
- * calls neither; no handler includes server.h.
+ * Layering: this file calls down into the handlers (write.c, read.c,
+ * health.c, metrics.c, auth.c), and they answer through exchange.c (the
+ * state of a request, its response, the settings, the in-flight counters),
+ * which calls neither; no handler includes server.h.
  *
  * Credentials (auth.c) are checked on the first call, before the body of
  * a /write is read; a request that fails is answered 401 after its body
@@ -49,6 +50,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "read.h"
 #include "server.h"
 #include "tls.h"
 #include "write.h"
@@ -61,6 +63,8 @@ route(const char *url)
 {
 	if (strcmp(url, "/write") == 0 || strcmp(url, "/api/v1/write") == 0)
 		return FE_H_WRITE;
+	if (strcmp(url, "/read") == 0 || strcmp(url, "/api/v1/read") == 0)
+		return FE_H_READ;
 	if (strcmp(url, "/healthz") == 0)
 		return FE_H_HEALTHZ;
 	if (strcmp(url, "/metrics") == 0)
@@ -98,6 +102,7 @@ answer_request(struct MHD_Connection *conn, FeExchange *ex)
 				static const char index_text[] =
 					"promscale-ha-http " FE_VERSION "\n"
 					"POST /write (or /api/v1/write): Prometheus remote write 1.0\n"
+					"POST /read  (or /api/v1/read): Prometheus remote read\n"
 					"GET  /healthz: 200 when the database answers\n"
 					"GET  /metrics: Prometheus metrics of this front end\n";
 
@@ -170,6 +175,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return auth_failed_begin(conn, ex);
 		if (ex->handler == FE_H_WRITE)
 			return fe_write_begin(conn, ex);
+		if (ex->handler == FE_H_READ)
+			return fe_read_begin(conn, ex);
 		return MHD_YES;
 	}
 
@@ -190,6 +197,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		if (*upload_data_size > 0)
 			return fe_write_body(conn, ex, upload_data, upload_data_size);
 		return fe_write_finish(conn, ex);
+	}
+	if (ex->handler == FE_H_READ)
+	{
+		if (*upload_data_size > 0)
+			return fe_read_body(conn, ex, upload_data, upload_data_size);
+		return fe_read_finish(conn, ex);
 	}
 	if (*upload_data_size > 0)
 	{
@@ -223,7 +236,8 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			   toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutting down" :
 			   "connection closed", secs);
 	}
-	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && ex->handler == FE_H_WRITE)
+	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+			 (ex->handler == FE_H_WRITE || ex->handler == FE_H_READ))
 		fe_log(FE_LOG_WARNING, "%s %s from %s: the %d response may not have reached the client (%s)",
 			   ex->method, ex->path, ex->peer, ex->status,
 			   toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? "client closed the connection" :
@@ -233,6 +247,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			   ex->method, ex->path, ex->peer, ex->status, ex->outcome, secs,
 			   ex->detail[0] ? ": " : "", ex->detail);
 	fe_metrics_request(ex->handler, ex->status, ex->outcome, secs);
+	fe_read_cleanup(ex);
 	fe_write_cleanup(ex);
 	fe_exchange_free(ex);
 	*con_cls = NULL;

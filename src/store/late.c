@@ -32,7 +32,7 @@
 #include "sql.h"
 #include "store/chunk_io.h"
 #include "store/late.h"
-#include "store/schema.h"
+#include "schema.h"
 #include "timeconv.h"
 
 static bool horizon_known = false;

@@ -18,6 +18,14 @@
  * partition never overlaps an existing one: after a change of the interval
  * its range is clipped to the gap it fills.
  *
+ * Each partition has its own unique index on (series_id, time), made here
+ * with it; the parent has none (since 0.2.0).  Uniqueness per partition is
+ * uniqueness overall, as time is the partition key, and INSERT ... ON
+ * CONFLICT DO NOTHING uses the partition's index.  An index on the parent --
+ * a member of the extension -- would make pg_restore fail: CREATE EXTENSION
+ * makes it, the dump's ATTACH PARTITION then builds each partition's index,
+ * and the dump's own CREATE INDEX for it finds the name taken.
+ *
  * The remembered ranges are forgotten on any relcache invalidation of the
  * parent (a partition created, detached or dropped anywhere) and at abort.
  *
@@ -190,6 +198,17 @@ pha_partition_name(int64 lo_ms, int64 hi_ms)
 					tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Has the partitioned table an index (the 0.1.0 schema)?  The caller locks it. */
+static bool
+parent_has_indexes(Oid parent)
+{
+	Relation	rel = table_open(parent, NoLock);
+	bool		has = RelationGetIndexList(rel) != NIL;
+
+	table_close(rel, NoLock);
+	return has;
+}
+
 static void
 create_partition(Oid parent, int64 lo, int64 hi)
 {
@@ -207,6 +226,21 @@ create_partition(Oid parent, int64 lo, int64 hi)
 	rc = SPI_execute(sql, false, 0);
 	if (rc != SPI_OK_UTILITY)
 		elog(ERROR, "creating partition %s failed: %s", name, SPI_result_code_string(rc));
+
+	/*
+	 * Its unique index, under the name PostgreSQL would give it.  Since 0.2.0
+	 * the parent has no index of its own (see the file header); a database
+	 * still at 0.1.0 has one, which made this index already.
+	 */
+	if (!parent_has_indexes(parent))
+	{
+		sql = psprintf("CREATE UNIQUE INDEX %s ON promscale_ha.%s (series_id, time)",
+					   quote_identifier(psprintf("%s_series_id_time_idx", name)),
+					   quote_identifier(name));
+		rc = SPI_execute(sql, false, 0);
+		if (rc != SPI_OK_UTILITY)
+			elog(ERROR, "indexing partition %s failed: %s", name, SPI_result_code_string(rc));
+	}
 	SPI_finish();
 	ereport(DEBUG1, (errmsg_internal("promscale_ha: created partition %s", name)));
 }

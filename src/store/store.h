@@ -11,7 +11,7 @@
 #include "postgres.h"
 
 #include "store/rows.h"
-#include "store/schema.h"
+#include "schema.h"
 
 
 /*

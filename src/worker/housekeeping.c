@@ -2,13 +2,19 @@
  *
  * housekeeping.c
  *	  The background worker's care of the store: prune the replay buffer
- *	  by age and size, trim old leadership periods, create the next sample
- *	  partitions ahead of time, drop partitions past promscale_ha.retention.
+ *	  by age and size, keep it logged or unlogged as configured, trim old
+ *	  leadership periods, create the next sample partitions ahead of time,
+ *	  drop partitions past promscale_ha.retention.
  *
  * Each task is one transaction.  Partitions are created by the same code as
  * write() uses (partition.c), so the worker and writers never race to make
  * one.  Partitions are dropped only when their whole range is older than the
  * retention, found from the parent's partition bounds in the relcache.
+ *
+ * The replay buffer's persistence follows promscale_ha.replay_buffer_logged:
+ * SET LOGGED/UNLOGGED rewrites the (small) table under AccessExclusiveLock,
+ * which is only tried without waiting, so followers' writes never queue
+ * behind it; a busy buffer is changed at a later run.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,11 +22,14 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -58,6 +67,36 @@ pha_hk_prune_replay_buffer(TimestampTz now)
 	n = (int64) SPI_processed;
 	pha_xact_end(caller);
 	return n;
+}
+
+bool
+pha_hk_replay_buffer_persistence(TimestampTz now)
+{
+	MemoryContext caller;
+	Oid			nsp;
+	Oid			relid = InvalidOid;
+	char		want = pha_replay_buffer_logged ? RELPERSISTENCE_PERMANENT : RELPERSISTENCE_UNLOGGED;
+	bool		changed = false;
+
+	caller = pha_xact_begin("promscale_ha: replay buffer persistence");
+	if (OidIsValid(nsp = get_namespace_oid("promscale_ha", true)))
+		relid = get_relname_relid("replay_buffer", nsp);
+	if (OidIsValid(relid) && get_rel_persistence(relid) != want &&
+		ConditionalLockRelationOid(relid, AccessExclusiveLock))
+	{
+		const char *sql = pha_replay_buffer_logged
+			? "ALTER TABLE promscale_ha.replay_buffer SET LOGGED"
+			: "ALTER TABLE promscale_ha.replay_buffer SET UNLOGGED";
+
+		if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "\"%s\" failed", sql);
+		ereport(LOG,
+				(errmsg("promscale_ha: the replay buffer is now %s (promscale_ha.replay_buffer_logged)",
+						pha_replay_buffer_logged ? "logged" : "unlogged")));
+		changed = true;
+	}
+	pha_xact_end(caller);
+	return changed;
 }
 
 int64

@@ -136,6 +136,12 @@ task_prune(TimestampTz now)
 }
 
 static void
+task_buffer_persistence(TimestampTz now)
+{
+	(void) pha_hk_replay_buffer_persistence(now);
+}
+
+static void
 task_trim_logs(TimestampTz now)
 {
 	(void) pha_hk_trim_lease_logs(now);
@@ -163,6 +169,7 @@ static PhaTask tasks[] = {
 	{"heartbeats", task_heartbeats, lease_refresh_us, NULL},
 	{"failover", task_failover, every_cycle, pha_maint_next_failover_us},
 	{"replay buffer pruning", task_prune, housekeeping_us, NULL},
+	{"replay buffer persistence", task_buffer_persistence, housekeeping_us, NULL},
 	{"idle clusters", task_idle, housekeeping_us, NULL},
 	{"lease log trimming", task_trim_logs, housekeeping_us, NULL},
 	{"partitions ahead", task_partitions, housekeeping_us, NULL},
@@ -288,6 +295,7 @@ pha_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(pha_database, NULL, 0);
 	pgstat_report_appname("promscale_ha worker");
+	pha_shared->worker_latch = MyLatch;	/* backends wake us at a new cluster or leader */
 	cycle = AllocSetContextCreate(TopMemoryContext, "promscale_ha worker cycle",
 								  ALLOCSET_DEFAULT_SIZES);
 	ereport(LOG, (errmsg("promscale_ha worker started for database \"%s\"", pha_database)));

@@ -522,7 +522,7 @@ global_checks() { # global_checks LABEL
 }
 
 leader_of() {
-	sql "SELECT leader FROM promscale_ha.leaders WHERE cluster = '$1'"
+	sql "SELECT leader_name FROM promscale_ha.ha_leases WHERE cluster_name = '$1'"  # committed state
 }
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlparse
 
 PORT = int(sys.argv[1])
 NSERIES = int(sys.argv[2])
+NHIST = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+BUCKETS = (("0.1", 1), ("0.5", 3), ("1", 6), ("+Inf", 10))
 lock = threading.Lock()
 scrapes = {}
 
@@ -40,6 +42,13 @@ class Handler(BaseHTTPRequestHandler):
         lines = ["# HELP pha_e2e_counter_total A counter per idx; value = 10 * scrapes + replica digit.",
                  "# TYPE pha_e2e_counter_total counter"]
         lines += ['pha_e2e_counter_total{idx="%d"} %d' % (i, value) for i in range(NSERIES)]
+        if NHIST:
+            lines += ["# TYPE pha_e2e_latency_seconds histogram"]
+        for h in range(NHIST):
+            lines += ['pha_e2e_latency_seconds_bucket{hist="%d",le="%s"} %d' % (h, le, c * n)
+                      for le, c in BUCKETS]
+            lines += ['pha_e2e_latency_seconds_sum{hist="%d"} %.1f' % (h, 4.5 * n),
+                      'pha_e2e_latency_seconds_count{hist="%d"} %d' % (h, 10 * n)]
         body = ("\n".join(lines) + "\n").encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")

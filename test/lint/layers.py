@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-GROUND = {"guc", "shmem", "stats", "sql", "timeconv", "request"}
+GROUND = {"guc", "shmem", "stats", "sql", "timeconv", "request", "schema"}
 DRIVERS = {"ingest", "read"}
 TOP = {"views", "promscale_ha", "maintenance"}
 PLAIN = {"wire", "codec"}

@@ -35,7 +35,8 @@ SELECT :now_ms + 500 AS later_ms \gset
 \set b `:gen --series 3 --cluster w1 --replica b --start-ms :later_ms --hex`
 SELECT outcome FROM promscale_ha.write(:'a');
 SELECT outcome FROM promscale_ha.write(:'b');
-SELECT wait_for($$SELECT leader = 'b' FROM promscale_ha.leaders WHERE cluster = 'w1'$$) AS worker_failed_over;
+-- (ha_leases, not the leaders view: that shows shared memory, ahead of the commit)
+SELECT wait_for($$SELECT leader_name = 'b' FROM promscale_ha.ha_leases WHERE cluster_name = 'w1'$$) AS worker_failed_over;
 SELECT leader_name, reason FROM promscale_ha.ha_leases_logs WHERE cluster_name = 'w1' ORDER BY lease_start;
 -- b's buffered samples were replayed at the takeover
 SELECT count(*) AS samples_of_w1 FROM promscale_ha.samples x

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchers.h
+ *	  Prometheus label matchers -> a parameterised condition over
+ *	  promscale_ha.series, and RE2 (Go regexp) -> PostgreSQL ARE translation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_STORE_MATCHERS_H
+#define PHA_STORE_MATCHERS_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "types.pb-c.h"
+
+/* Conditions over series s, ANDed, and the parameters they use ($1 = first). */
+typedef struct PhaMatcherSql
+{
+	StringInfoData where;		/* "true AND ..." */
+	int			nargs;
+	Oid		   *types;			/* all TEXTOID */
+	Datum	   *values;
+} PhaMatcherSql;
+
+/*
+ * Build the condition of one query's matchers, numbering parameters from
+ * first_param.  Matchers on replica_label are skipped (that label is never
+ * stored).  Regex matchers are translated and compiled here, so a bad or
+ * untranslatable one fails with SQLSTATE 2201B naming the matcher.
+ */
+extern void pha_matchers_sql(Prometheus__LabelMatcher **matchers, size_t n,
+							 const char *replica_label, int first_param,
+							 PhaMatcherSql *out);
+
+/*
+ * Translate a Prometheus regex (RE2 syntax as Go's regexp reads it) into a
+ * PostgreSQL ARE anchored at both ends, ^(?:re)$, meaning the same when run
+ * with the "C" collation.  NULL when the pattern is invalid or cannot be
+ * expressed; *why then says why.
+ */
+extern char *pha_re2_to_are(const char *re, size_t len, const char **why);
+
+#endif							/* PHA_STORE_MATCHERS_H */
