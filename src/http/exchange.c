@@ -23,6 +23,12 @@
  *	 draining		set by shutdown: every later response closes its
  *					connection
  *
+ * The body of a POST (/write, /read) is collected here too, the same way
+ * for both: room for an announced Content-Length is reserved up front
+ * (fe_exchange_body_expect), and fe_exchange_body appends each piece within
+ * the handler's limit and the budget, or remembers why not (reject) and
+ * discards the rest, so that the handler answers once the body is complete.
+ *
  *-------------------------------------------------------------------------
  */
 #include <arpa/inet.h>
@@ -197,6 +203,121 @@ fe_content_length_over(struct MHD_Connection *conn, const char **cl_out,
 	if (len)
 		*len = n;
 	return false;
+}
+
+/*
+ * libmicrohttpd cannot queue a response while a body is being read, so a
+ * body over its limit is read and dropped up to this many bytes, then the
+ * connection is closed without an answer.
+ */
+#define DISCARD_LIMIT(max) \
+	((max) * 4 > (size_t) 64 * 1024 * 1024 ? (max) * 4 : (size_t) 64 * 1024 * 1024)
+
+/* Reserve and allocate an announced body of n bytes (see exchange.h). */
+enum MHD_Result
+fe_exchange_body_expect(struct MHD_Connection *conn, FeExchange *ex,
+						unsigned long long n)
+{
+	if (n == 0)
+		return MHD_YES;
+	if (!fe_exchange_reserve(ex, (size_t) n))
+		return fe_fail(conn, ex, 503, "busy",
+					   "%zu bytes of request bodies in flight, no room for %llu more "
+					   "(--max-inflight-bytes %zu)",
+					   fe_exchange_inflight_bytes(), n, fe_cfg->max_inflight_bytes);
+	ex->body = malloc((size_t) n);
+	if (ex->body == NULL)
+		return fe_fail(conn, ex, 503, "busy", "out of memory for a body of %llu bytes", n);
+	ex->body_cap = (size_t) n;
+	return MHD_YES;
+}
+
+/* Free the body of ex and give its reservation back. */
+void
+fe_exchange_drop_body(FeExchange *ex)
+{
+	free(ex->body);
+	ex->body = NULL;
+	ex->body_len = 0;
+	ex->body_cap = 0;
+	fe_exchange_release(ex);
+}
+
+/*
+ * Remember a failure found while reading the body: the handler answers with
+ * it once the body is complete.  The body is dropped, the rest discarded.
+ */
+static void
+reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+static void
+reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
+{
+	va_list		ap;
+
+	ex->reject_status = status;
+	ex->reject_outcome = outcome;
+	va_start(ap, fmt);
+	vsnprintf(ex->reject_reason, sizeof(ex->reject_reason), fmt, ap);
+	va_end(ap);
+	fe_exchange_drop_body(ex);
+}
+
+/* A piece of the body: append it, or discard it after a reject. */
+enum MHD_Result
+fe_exchange_body(FeExchange *ex, const char *data, size_t *size, size_t limit,
+				 size_t initial, const char *limit_flag)
+{
+	size_t		n = *size;
+
+	*size = 0;
+	if (ex->reject_status != 0)
+	{
+		ex->discarded += n;
+		/* a client that keeps sending after a reject is cut off */
+		if (ex->discarded > DISCARD_LIMIT(limit))
+		{
+			fe_log(FE_LOG_ERROR, "%s %s from %s: closing the connection after discarding %zu bytes (%s)",
+				   ex->method, ex->path, ex->peer, ex->discarded, ex->reject_reason);
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (n > limit - ex->body_len)
+	{
+		reject(ex, 413, "too_large",
+			   "body of more than %zu bytes is over the limit of %zu bytes (%s)",
+			   ex->body_len + n, limit, limit_flag);
+		ex->discarded = n;
+		return MHD_YES;
+	}
+	if (ex->body_len + n > ex->body_cap)
+	{
+		size_t		ncap = ex->body_cap ? ex->body_cap * 2 : initial;
+		char	   *nbody;
+
+		if (ncap < ex->body_len + n)
+			ncap = ex->body_len + n;
+		if (ncap > limit)
+			ncap = limit;
+		if (ncap > ex->reserved && !fe_exchange_reserve(ex, ncap - ex->reserved))
+		{
+			reject(ex, 503, "busy", "%zu bytes of request bodies in flight (--max-inflight-bytes %zu)",
+				   fe_exchange_inflight_bytes(), fe_cfg->max_inflight_bytes);
+			return MHD_YES;
+		}
+		nbody = realloc(ex->body, ncap);
+		if (nbody == NULL)
+		{
+			reject(ex, 503, "busy", "out of memory for a body of %zu bytes", ncap);
+			return MHD_YES;
+		}
+		ex->body = nbody;
+		ex->body_cap = ncap;
+	}
+	memcpy(ex->body + ex->body_len, data, n);
+	ex->body_len += n;
+	return MHD_YES;
 }
 
 /* A body has a Content-Type: content_type, or plain text by default. */

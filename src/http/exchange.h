@@ -4,8 +4,8 @@
  *	  One HTTP exchange of promscale-ha-http: its state, its response, the
  *	  config it runs under.
  *
- * Everything a handler (write.c, health.c, metrics.c, auth.c) needs from
- * the server, so that no handler includes server.h.  See exchange.c.
+ * Everything a handler (write.c, read.c, health.c, metrics.c, auth.c)
+ * needs from the server, so that no handler includes server.h.  See exchange.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -96,6 +96,35 @@ extern bool fe_exchange_reserve(FeExchange *ex, size_t n);
 
 /* Give back everything ex reserved. */
 extern void fe_exchange_release(FeExchange *ex);
+
+/*
+ * For an announced Content-Length of n bytes (already checked against the
+ * handler's limit): reserve n bytes of the --max-inflight-bytes budget and
+ * allocate ex->body of that size.  Answers 503 (busy) when the budget or
+ * memory runs out; MHD_YES with nothing done when n is 0.
+ */
+extern enum MHD_Result fe_exchange_body_expect(struct MHD_Connection *conn, FeExchange *ex,
+											   unsigned long long n);
+
+/* Free the body of ex and give its reservation back; idempotent. */
+extern void fe_exchange_drop_body(FeExchange *ex);
+
+/*
+ * A piece of the body of ex (*size bytes of data, all consumed: *size
+ * becomes 0), for a handler's body callback.  Appended to ex->body, which
+ * grows by doubling from initial bytes (or is the buffer of an announced
+ * Content-Length) and never past limit, reserving what it grows by in the
+ * --max-inflight-bytes budget.  Over limit it rejects with 413 (the reason
+ * names limit_flag, e.g. "--max-body"); when the budget or memory runs out,
+ * with 503.  A reject drops the body and sets ex->reject_status,
+ * reject_outcome and reject_reason, for the handler to answer with once the
+ * body is complete (libmicrohttpd cannot answer in the middle of one).
+ * After a reject the rest is discarded; MHD_NO (close the connection
+ * unanswered) once a client keeps sending past max(4 x limit, 64 MiB).
+ */
+extern enum MHD_Result fe_exchange_body(FeExchange *ex, const char *data, size_t *size,
+										size_t limit, size_t initial,
+										const char *limit_flag);
 
 /* Bytes reserved by all exchanges now. */
 extern size_t fe_exchange_inflight_bytes(void);

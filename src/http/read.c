@@ -76,10 +76,6 @@
 /* The grown buffer of a chunked body starts at this size. */
 #define CHUNKED_INITIAL (16 * 1024)
 
-/* A chunked body over the limit is read and dropped up to this, then cut off. */
-#define DISCARD_LIMIT(max) \
-	((max) * 4 > (size_t) 64 * 1024 * 1024 ? (max) * 4 : (size_t) 64 * 1024 * 1024)
-
 /* The block libmicrohttpd asks the content reader to fill. */
 #define STREAM_BLOCK (32 * 1024)
 
@@ -170,17 +166,6 @@ read_slot_release(void)
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/* Free the body and give its reservation back. */
-static void
-drop_body(FeExchange *ex)
-{
-	free(ex->body);
-	ex->body = NULL;
-	ex->body_len = 0;
-	ex->body_cap = 0;
-	fe_exchange_release(ex);
-}
-
 /* Detach a stream from its exchange and free the body. */
 void
 fe_read_cleanup(FeExchange *ex)
@@ -190,24 +175,7 @@ fe_read_cleanup(FeExchange *ex)
 		ex->read_stream->ex = NULL;
 		ex->read_stream = NULL;
 	}
-	drop_body(ex);
-}
-
-/* Remember a failure found while reading the body; answered at the end. */
-static void
-reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
-			__attribute__((format(printf, 4, 5)));
-static void
-reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
-{
-	va_list		ap;
-
-	ex->reject_status = status;
-	ex->reject_outcome = outcome;
-	va_start(ap, fmt);
-	vsnprintf(ex->reject_reason, sizeof(ex->reject_reason), fmt, ap);
-	va_end(ap);
-	drop_body(ex);
+	fe_exchange_drop_body(ex);
 }
 
 /* Is the Content-Encoding header absent or snappy (blanks and case aside)? */
@@ -255,75 +223,16 @@ fe_read_begin(struct MHD_Connection *conn, FeExchange *ex)
 		return fe_fail(conn, ex, 413, "too_large",
 					   "body of %.24s bytes is over the limit of %zu bytes (--max-read-body)",
 					   cl, fe_cfg->max_read_body);
-	if (n == 0)
-		return MHD_YES;
-	if (!fe_exchange_reserve(ex, (size_t) n))
-		return fe_fail(conn, ex, 503, "busy",
-					   "%zu bytes of request bodies in flight, no room for %llu more "
-					   "(--max-inflight-bytes %zu)",
-					   fe_exchange_inflight_bytes(), n, fe_cfg->max_inflight_bytes);
-	ex->body = malloc((size_t) n);
-	if (ex->body == NULL)
-		return fe_fail(conn, ex, 503, "busy", "out of memory for a body of %llu bytes", n);
-	ex->body_cap = (size_t) n;
-	return MHD_YES;
+	return fe_exchange_body_expect(conn, ex, n);
 }
 
-/* A piece of the body: append it, or discard it after a reject. */
+/* A piece of the body: kept within --max-read-body, or discarded after a reject. */
 enum MHD_Result
 fe_read_body(struct MHD_Connection *conn, FeExchange *ex, const char *data,
 			 size_t *size)
 {
-	size_t		n = *size;
-	size_t		limit = fe_cfg->max_read_body;
-
-	*size = 0;
-	if (ex->reject_status != 0)
-	{
-		ex->discarded += n;
-		if (ex->discarded > DISCARD_LIMIT(limit))
-		{
-			fe_log(FE_LOG_ERROR, "%s %s from %s: closing the connection after discarding %zu bytes (%s)",
-				   ex->method, ex->path, ex->peer, ex->discarded, ex->reject_reason);
-			return MHD_NO;
-		}
-		return MHD_YES;
-	}
-	if (n > limit - ex->body_len)
-	{
-		reject(ex, 413, "too_large",
-			   "body of more than %zu bytes is over the limit of %zu bytes (--max-read-body)",
-			   ex->body_len + n, limit);
-		ex->discarded = n;
-		return MHD_YES;
-	}
-	if (ex->body_len + n > ex->body_cap)
-	{
-		size_t		ncap = ex->body_cap ? ex->body_cap * 2 : CHUNKED_INITIAL;
-		char	   *nbody;
-
-		if (ncap < ex->body_len + n)
-			ncap = ex->body_len + n;
-		if (ncap > limit)
-			ncap = limit;
-		if (ncap > ex->reserved && !fe_exchange_reserve(ex, ncap - ex->reserved))
-		{
-			reject(ex, 503, "busy", "%zu bytes of request bodies in flight (--max-inflight-bytes %zu)",
-				   fe_exchange_inflight_bytes(), fe_cfg->max_inflight_bytes);
-			return MHD_YES;
-		}
-		nbody = realloc(ex->body, ncap);
-		if (nbody == NULL)
-		{
-			reject(ex, 503, "busy", "out of memory for a body of %zu bytes", ncap);
-			return MHD_YES;
-		}
-		ex->body = nbody;
-		ex->body_cap = ncap;
-	}
-	memcpy(ex->body + ex->body_len, data, n);
-	ex->body_len += n;
-	return MHD_YES;
+	return fe_exchange_body(ex, data, size, fe_cfg->max_read_body, CHUNKED_INITIAL,
+							"--max-read-body");
 }
 
 /*
@@ -703,7 +612,7 @@ fe_read_finish(struct MHD_Connection *conn, FeExchange *ex)
 	}
 	if (!PQsetSingleRowMode(pg))
 		fe_log(FE_LOG_WARNING, "libpq refused single-row mode: the read result is buffered whole");
-	drop_body(ex);
+	fe_exchange_drop_body(ex);
 
 	res = PQgetResult(pg);
 	switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR)

@@ -13,7 +13,7 @@
  * is bounded by --max-inflight-bytes (503 beyond it: load, so retryable).
  * A chunked body that grows past --max-body is read to its end and thrown
  * away, then answered 413 (libmicrohttpd cannot answer in the middle of a
- * body; a client that keeps sending is cut off, see DISCARD_LIMIT).
+ * body; a client that keeps sending is cut off, see fe_exchange_body).
  *
  * The complete body goes unchanged, as a binary parameter, to the prepared
  *
@@ -41,7 +41,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,55 +57,16 @@
 /* The grown buffer of a chunked body starts at this size. */
 #define CHUNKED_INITIAL (64 * 1024)
 
-/*
- * libmicrohttpd cannot queue a response while a body is being read, so a
- * chunked body over the limit is read and dropped up to this many bytes,
- * then the connection is closed without an answer.
- */
-#define DISCARD_LIMIT(max_body) \
-	((max_body) * 4 > (size_t) 64 * 1024 * 1024 ? (max_body) * 4 : (size_t) 64 * 1024 * 1024)
-
 static const char write_sql[] =
 "SELECT samples_received, samples_written, samples_deduplicated, "
 "samples_already_stored, samples_future_dropped, outcome "
 "FROM promscale_ha.write($1::bytea)";
 
-/* Free the body and give its reservation back. */
-static void
-drop_body(FeExchange *ex)
-{
-	free(ex->body);
-	ex->body = NULL;
-	ex->body_len = 0;
-	ex->body_cap = 0;
-	fe_exchange_release(ex);
-}
-
 /* Called once per request from the completion callback. */
 void
 fe_write_cleanup(FeExchange *ex)
 {
-	drop_body(ex);
-}
-
-/*
- * Remember a failure found while reading the body; the body is dropped and
- * the rest of it discarded, and fe_write_finish answers with it.
- */
-static void
-reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
-			__attribute__((format(printf, 4, 5)));
-static void
-reject(FeExchange *ex, int status, const char *outcome, const char *fmt,...)
-{
-	va_list		ap;
-
-	ex->reject_status = status;
-	ex->reject_outcome = outcome;
-	va_start(ap, fmt);
-	vsnprintf(ex->reject_reason, sizeof(ex->reject_reason), fmt, ap);
-	va_end(ap);
-	drop_body(ex);
+	fe_exchange_drop_body(ex);
 }
 
 /* Copy s without surrounding blanks into out (bounded). */
@@ -199,78 +159,15 @@ fe_write_begin(struct MHD_Connection *conn, FeExchange *ex)
 		return fe_fail(conn, ex, 413, "too_large",
 					   "body of %.24s bytes is over the limit of %zu bytes (--max-body)",
 					   cl, fe_cfg->max_body);
-	if (cl != NULL)
-	{
-		if (n > 0)
-		{
-			if (!fe_exchange_reserve(ex, (size_t) n))
-				return fe_fail(conn, ex, 503, "busy",
-							   "%zu bytes of request bodies in flight, no room for %llu more "
-							   "(--max-inflight-bytes %zu)",
-							   fe_exchange_inflight_bytes(), n, fe_cfg->max_inflight_bytes);
-			ex->body = malloc((size_t) n);
-			if (ex->body == NULL)
-				return fe_fail(conn, ex, 503, "busy", "out of memory for a body of %llu bytes", n);
-			ex->body_cap = (size_t) n;
-		}
-	}
-	return MHD_YES;
+	return fe_exchange_body_expect(conn, ex, n);
 }
 
-/* A piece of the body: append it, or discard it after a reject. */
+/* A piece of the body: kept within --max-body, or discarded after a reject. */
 enum MHD_Result
 fe_write_body(struct MHD_Connection *conn, FeExchange *ex, const char *data,
 			  size_t *size)
 {
-	size_t		n = *size;
-
-	*size = 0;
-	if (ex->reject_status != 0)
-	{
-		ex->discarded += n;
-		/* a client that keeps sending after a reject is cut off */
-		if (ex->discarded > DISCARD_LIMIT(fe_cfg->max_body))
-		{
-			fe_log(FE_LOG_ERROR, "%s %s from %s: closing the connection after discarding %zu bytes (%s)",
-				   ex->method, ex->path, ex->peer, ex->discarded, ex->reject_reason);
-			return MHD_NO;
-		}
-		return MHD_YES;
-	}
-	if (n > fe_cfg->max_body - ex->body_len)
-	{
-		reject(ex, 413, "too_large", "body of more than %zu bytes is over the limit of %zu bytes (--max-body)",
-			   ex->body_len + n, fe_cfg->max_body);
-		ex->discarded = n;
-		return MHD_YES;
-	}
-	if (ex->body_len + n > ex->body_cap)
-	{
-		size_t		ncap = ex->body_cap ? ex->body_cap * 2 : CHUNKED_INITIAL;
-		char	   *nbody;
-
-		if (ncap < ex->body_len + n)
-			ncap = ex->body_len + n;
-		if (ncap > fe_cfg->max_body)
-			ncap = fe_cfg->max_body;
-		if (ncap > ex->reserved && !fe_exchange_reserve(ex, ncap - ex->reserved))
-		{
-			reject(ex, 503, "busy", "%zu bytes of request bodies in flight (--max-inflight-bytes %zu)",
-				   fe_exchange_inflight_bytes(), fe_cfg->max_inflight_bytes);
-			return MHD_YES;
-		}
-		nbody = realloc(ex->body, ncap);
-		if (nbody == NULL)
-		{
-			reject(ex, 503, "busy", "out of memory for a body of %zu bytes", ncap);
-			return MHD_YES;
-		}
-		ex->body = nbody;
-		ex->body_cap = ncap;
-	}
-	memcpy(ex->body + ex->body_len, data, n);
-	ex->body_len += n;
-	return MHD_YES;
+	return fe_exchange_body(ex, data, size, fe_cfg->max_body, CHUNKED_INITIAL, "--max-body");
 }
 
 /* A bigint column of the result row. */
@@ -402,6 +299,6 @@ fe_write_finish(struct MHD_Connection *conn, FeExchange *ex)
 		ret = fe_respond(conn, ex, 204, "stored", NULL, NULL, 0, "X-Promscale-HA", "stored");
 	PQclear(res);
 	fe_pool_release(c, false);
-	drop_body(ex);
+	fe_exchange_drop_body(ex);
 	return ret;
 }

@@ -88,14 +88,10 @@ arena_pb_free(void *data, void *ptr)
 {
 }
 
-static PhaDecodeStatus fail(PhaDecodeError *err, PhaDecodeStatus status, long series,
-							const char *message, const char *detail_fmt,...)
-			__attribute__((format(printf, 5, 6)));
-
-/* Fill err and return its status. */
-static PhaDecodeStatus
-fail(PhaDecodeError *err, PhaDecodeStatus status, long series, const char *message,
-	 const char *detail_fmt,...)
+/* Fill err and return its status (see decode.h). */
+PhaDecodeStatus
+pha_decode_fail(PhaDecodeError *err, PhaDecodeStatus status, long series,
+				const char *message, const char *detail_fmt,...)
 {
 	va_list		ap;
 
@@ -123,30 +119,31 @@ pha_decompress(const uint8_t *payload, size_t len, const PhaDecodeLimits *limits
 	*raw_out = NULL;
 	*raw_len_out = 0;
 	if (len == 0)
-		return fail(err, PHA_DECODE_EMPTY, -1, "remote-write payload is empty",
-					"A remote-write body is a snappy-compressed prometheus.WriteRequest.");
+		return pha_decode_fail(err, PHA_DECODE_EMPTY, -1, "remote-write payload is empty",
+							   "A remote-write body is a snappy-compressed prometheus.WriteRequest.");
 
 	if (snappy_uncompressed_length((const char *) payload, len, &raw_len) != SNAPPY_OK)
-		return fail(err, PHA_DECODE_NOT_SNAPPY, -1,
-					"remote-write payload is not snappy-compressed",
-					"The payload of %zu bytes does not start with a snappy block-format length header.",
-					len);
+		return pha_decode_fail(err, PHA_DECODE_NOT_SNAPPY, -1,
+							   "remote-write payload is not snappy-compressed",
+							   "The payload of %zu bytes does not start with a snappy block-format length header.",
+							   len);
 
 	if (raw_len > limits->max_payload_bytes)
-		return fail(err, PHA_DECODE_TOO_LARGE, -1,
-					"remote-write payload is too large",
-					"The snappy header declares %zu uncompressed bytes; the limit (promscale_ha.max_payload_bytes) is %zu.",
-					raw_len, limits->max_payload_bytes);
+		return pha_decode_fail(err, PHA_DECODE_TOO_LARGE, -1,
+							   "remote-write payload is too large",
+							   "The snappy header declares %zu uncompressed bytes; the limit (promscale_ha.max_payload_bytes) is %zu.",
+							   raw_len, limits->max_payload_bytes);
 
 	raw = pha_arena_alloc(arena, raw_len);
 	if (raw == NULL)
-		return fail(err, PHA_DECODE_TOO_LARGE, -1, "out of memory decoding remote-write payload",
-					"%zu bytes could not be allocated.", raw_len);
+		return pha_decode_fail(err, PHA_DECODE_TOO_LARGE, -1,
+							   "out of memory decoding remote-write payload",
+							   "%zu bytes could not be allocated.", raw_len);
 	if (snappy_uncompress((const char *) payload, len, raw, &raw_len) != SNAPPY_OK)
-		return fail(err, PHA_DECODE_CORRUPT_SNAPPY, -1,
-					"remote-write payload is truncated or corrupt snappy data",
-					"Decompressing %zu bytes of snappy data into %zu bytes failed.",
-					len, raw_len);
+		return pha_decode_fail(err, PHA_DECODE_CORRUPT_SNAPPY, -1,
+							   "remote-write payload is truncated or corrupt snappy data",
+							   "Decompressing %zu bytes of snappy data into %zu bytes failed.",
+							   len, raw_len);
 	*raw_out = (const uint8_t *) raw;
 	*raw_len_out = raw_len;
 	return PHA_DECODE_OK;
@@ -170,20 +167,20 @@ pha_unpack(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
 	req = prometheus__write_request__unpack(&arena->pb, raw_len, raw);
 	arena->limit = saved_limit;
 	if (req == NULL && arena->over_limit)
-		return fail(err, PHA_DECODE_TOO_LARGE, -1,
-					"remote-write request is too large once decoded",
-					"Its %zu uncompressed bytes decode into more than %zu times as much memory.",
-					raw_len, limits->max_amplification);
+		return pha_decode_fail(err, PHA_DECODE_TOO_LARGE, -1,
+							   "remote-write request is too large once decoded",
+							   "Its %zu uncompressed bytes decode into more than %zu times as much memory.",
+							   raw_len, limits->max_amplification);
 	if (req == NULL)
-		return fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
-					"remote-write payload is not a valid prometheus.WriteRequest",
-					"%zu bytes of decompressed data could not be decoded as protobuf.", raw_len);
+		return pha_decode_fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
+							   "remote-write payload is not a valid prometheus.WriteRequest",
+							   "%zu bytes of decompressed data could not be decoded as protobuf.", raw_len);
 
 	if (limits->max_series > 0 && req->n_timeseries > limits->max_series)
-		return fail(err, PHA_DECODE_TOO_MANY_SERIES, -1,
-					"remote-write request has too many series",
-					"The request has %zu series; the limit (promscale_ha.max_series_per_request) is %zu.",
-					req->n_timeseries, limits->max_series);
+		return pha_decode_fail(err, PHA_DECODE_TOO_MANY_SERIES, -1,
+							   "remote-write request has too many series",
+							   "The request has %zu series; the limit (promscale_ha.max_series_per_request) is %zu.",
+							   req->n_timeseries, limits->max_series);
 
 	*out = req;
 	return PHA_DECODE_OK;
@@ -329,39 +326,41 @@ pha_validate_series(Prometheus__TimeSeries *ts, long index, const PhaDecodeLimit
 	char		buf[80];
 
 	if (ts->n_labels == 0)
-		return fail(err, PHA_DECODE_NO_LABELS, index, "series has no labels",
-					"Series %ld of the request carries no labels; every series needs at least __name__.",
-					index);
+		return pha_decode_fail(err, PHA_DECODE_NO_LABELS, index, "series has no labels",
+							   "Series %ld of the request carries no labels; every series needs at least __name__.",
+							   index);
 	if (limits->max_labels > 0 && ts->n_labels > limits->max_labels)
-		return fail(err, PHA_DECODE_TOO_MANY_LABELS, index, "series has too many labels",
-					"Series %ld has %zu labels; the limit (promscale_ha.max_labels_per_series) is %zu.",
-					index, ts->n_labels, limits->max_labels);
+		return pha_decode_fail(err, PHA_DECODE_TOO_MANY_LABELS, index, "series has too many labels",
+							   "Series %ld has %zu labels; the limit (promscale_ha.max_labels_per_series) is %zu.",
+							   index, ts->n_labels, limits->max_labels);
 
 	for (size_t i = 0; i < ts->n_labels; i++)
 	{
 		Prometheus__Label *l = ts->labels[i];
 
 		if (!pha_label_name_valid(l->name.data, l->name.len))
-			return fail(err, PHA_DECODE_BAD_LABEL_NAME, index, "invalid label name",
-						"Series %ld has label name \"%s\"; names must match [a-zA-Z_][a-zA-Z0-9_]*.",
-						index, excerpt(&l->name, buf, sizeof(buf)));
+			return pha_decode_fail(err, PHA_DECODE_BAD_LABEL_NAME, index, "invalid label name",
+								   "Series %ld has label name \"%s\"; names must match [a-zA-Z_][a-zA-Z0-9_]*.",
+								   index, excerpt(&l->name, buf, sizeof(buf)));
 		if (limits->max_label_name_len > 0 && l->name.len > limits->max_label_name_len)
-			return fail(err, PHA_DECODE_LABEL_TOO_LONG, index, "label name is too long",
-						"Series %ld has a label name of %zu bytes; the limit (promscale_ha.max_label_name_length) is %zu.",
-						index, l->name.len, limits->max_label_name_len);
+			return pha_decode_fail(err, PHA_DECODE_LABEL_TOO_LONG, index, "label name is too long",
+								   "Series %ld has a label name of %zu bytes; the limit (promscale_ha.max_label_name_length) is %zu.",
+								   index, l->name.len, limits->max_label_name_len);
 		if (limits->max_label_value_len > 0 && l->value.len > limits->max_label_value_len)
-			return fail(err, PHA_DECODE_LABEL_TOO_LONG, index, "label value is too long",
-						"Label \"%s\" of series %ld has a value of %zu bytes; the limit (promscale_ha.max_label_value_length) is %zu.",
-						excerpt(&l->name, buf, sizeof(buf)), index, l->value.len,
-						limits->max_label_value_len);
+			return pha_decode_fail(err, PHA_DECODE_LABEL_TOO_LONG, index, "label value is too long",
+								   "Label \"%s\" of series %ld has a value of %zu bytes; the limit (promscale_ha.max_label_value_length) is %zu.",
+								   excerpt(&l->name, buf, sizeof(buf)), index, l->value.len,
+								   limits->max_label_value_len);
 		if (l->value.len > 0 && memchr(l->value.data, 0, l->value.len) != NULL)
-			return fail(err, PHA_DECODE_BAD_UTF8, index, "label value contains a NUL byte",
-						"Label \"%s\" of series %ld has a value with a 0x00 byte, which text cannot hold.",
-						excerpt(&l->name, buf, sizeof(buf)), index);
+			return pha_decode_fail(err, PHA_DECODE_BAD_UTF8, index,
+								   "label value contains a NUL byte",
+								   "Label \"%s\" of series %ld has a value with a 0x00 byte, which text cannot hold.",
+								   excerpt(&l->name, buf, sizeof(buf)), index);
 		if (!pha_utf8_valid(l->value.data, l->value.len))
-			return fail(err, PHA_DECODE_BAD_UTF8, index, "label value is not valid UTF-8",
-						"Label \"%s\" of series %ld has a value that is not valid UTF-8.",
-						excerpt(&l->name, buf, sizeof(buf)), index);
+			return pha_decode_fail(err, PHA_DECODE_BAD_UTF8, index,
+								   "label value is not valid UTF-8",
+								   "Label \"%s\" of series %ld has a value that is not valid UTF-8.",
+								   excerpt(&l->name, buf, sizeof(buf)), index);
 		if (l->value.len == 0)
 			continue;			/* an empty value means the label is absent */
 		if (kept > 0 && sorted && pha_label_name_cmp(&ts->labels[kept - 1]->name, &l->name) >= 0)
@@ -377,15 +376,15 @@ pha_validate_series(Prometheus__TimeSeries *ts, long index, const PhaDecodeLimit
 		Prometheus__Label *l = ts->labels[i];
 
 		if (i > 0 && pha_label_name_cmp(&ts->labels[i - 1]->name, &l->name) == 0)
-			return fail(err, PHA_DECODE_DUP_LABEL, index, "duplicate label name",
-						"Series %ld has label \"%s\" more than once.",
-						index, excerpt(&l->name, buf, sizeof(buf)));
+			return pha_decode_fail(err, PHA_DECODE_DUP_LABEL, index, "duplicate label name",
+								   "Series %ld has label \"%s\" more than once.",
+								   index, excerpt(&l->name, buf, sizeof(buf)));
 		if (l->name.len == 8 && memcmp(l->name.data, "__name__", 8) == 0)
 			has_name = true;
 	}
 	if (!has_name)
-		return fail(err, PHA_DECODE_NO_METRIC_NAME, index, "series has no metric name",
-					"Series %ld has no non-empty __name__ label.", index);
+		return pha_decode_fail(err, PHA_DECODE_NO_METRIC_NAME, index, "series has no metric name",
+							   "Series %ld has no non-empty __name__ label.", index);
 	return PHA_DECODE_OK;
 }
 

@@ -76,6 +76,16 @@ typedef struct PhaArena
 	ProtobufCAllocator pb;		/* protobuf-c view of this arena */
 } PhaArena;
 
+/*
+ * Fill err (status, series_index = series or -1, message, and the detail
+ * formatted from detail_fmt, empty when NULL; both truncated to fit) and
+ * return status: the one way decode.c and read.c report a failure.
+ */
+extern PhaDecodeStatus pha_decode_fail(PhaDecodeError *err, PhaDecodeStatus status,
+									   long series, const char *message,
+									   const char *detail_fmt,...)
+			__attribute__((format(printf, 5, 6)));
+
 extern void pha_arena_init(PhaArena *arena, PhaBlockAllocFn block_alloc, void *ctx);
 extern void *pha_arena_alloc(PhaArena *arena, size_t size);
 

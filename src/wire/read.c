@@ -20,8 +20,6 @@
  */
 #include "wire/read.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <snappy-c.h>
@@ -34,30 +32,6 @@
 
 /* Slack over the amplification bound: the first arena blocks of a small request. */
 #define READ_ARENA_SLACK	(1024 * 1024)
-
-static PhaDecodeStatus fail(PhaDecodeError *err, PhaDecodeStatus status,
-							const char *message, const char *detail_fmt,...)
-			__attribute__((format(printf, 4, 5)));
-
-/* Fill err and return its status. */
-static PhaDecodeStatus
-fail(PhaDecodeError *err, PhaDecodeStatus status, const char *message,
-	 const char *detail_fmt,...)
-{
-	va_list		ap;
-
-	err->status = status;
-	err->series_index = -1;
-	snprintf(err->message, sizeof(err->message), "%s", message);
-	err->detail[0] = '\0';
-	if (detail_fmt)
-	{
-		va_start(ap, detail_fmt);
-		vsnprintf(err->detail, sizeof(err->detail), detail_fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
 
 int
 pha_read_negotiate(const Prometheus__ReadRequest *req)
@@ -88,16 +62,16 @@ validate_request(const Prometheus__ReadRequest *req, PhaDecodeError *err)
 			int			type = (int) lm->type;
 
 			if (type < 0 || type > 3)
-				return fail(err, PHA_DECODE_NOT_PROTOBUF,
-							"remote-read request has a label matcher of unknown type",
-							"Matcher %zu of query %zu has type %d; the types are EQ (0), NEQ (1), RE (2) and NRE (3).",
-							m, q, type);
+				return pha_decode_fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
+									   "remote-read request has a label matcher of unknown type",
+									   "Matcher %zu of query %zu has type %d; the types are EQ (0), NEQ (1), RE (2) and NRE (3).",
+									   m, q, type);
 			if (!pha_utf8_valid(lm->name.data, lm->name.len) ||
 				!pha_utf8_valid(lm->value.data, lm->value.len))
-				return fail(err, PHA_DECODE_BAD_UTF8,
-							"remote-read label matcher is not valid UTF-8",
-							"The name or value of matcher %zu of query %zu is not valid UTF-8 or contains a NUL byte.",
-							m, q);
+				return pha_decode_fail(err, PHA_DECODE_BAD_UTF8, -1,
+									   "remote-read label matcher is not valid UTF-8",
+									   "The name or value of matcher %zu of query %zu is not valid UTF-8 or contains a NUL byte.",
+									   m, q);
 		}
 	}
 	return PHA_DECODE_OK;
@@ -118,25 +92,27 @@ pha_read_decode(const uint8_t *payload, size_t len, const PhaDecodeLimits *limit
 	*out = NULL;
 	*type = PHA_READ_SAMPLES;
 	if (len == 0)
-		return fail(err, PHA_DECODE_EMPTY, "remote-read request is empty",
-					"A remote-read body is a snappy-compressed prometheus.ReadRequest.");
+		return pha_decode_fail(err, PHA_DECODE_EMPTY, -1, "remote-read request is empty",
+							   "A remote-read body is a snappy-compressed prometheus.ReadRequest.");
 	if (snappy_uncompressed_length((const char *) payload, len, &raw_len) != SNAPPY_OK)
-		return fail(err, PHA_DECODE_NOT_SNAPPY, "remote-read request is not snappy-compressed",
-					"The request of %zu bytes does not start with a snappy block-format length header.",
-					len);
+		return pha_decode_fail(err, PHA_DECODE_NOT_SNAPPY, -1,
+							   "remote-read request is not snappy-compressed",
+							   "The request of %zu bytes does not start with a snappy block-format length header.",
+							   len);
 	if (raw_len > limits->max_payload_bytes)
-		return fail(err, PHA_DECODE_TOO_LARGE, "remote-read request is too large",
-					"The snappy header declares %zu uncompressed bytes; the limit (promscale_ha.max_payload_bytes) is %zu.",
-					raw_len, limits->max_payload_bytes);
+		return pha_decode_fail(err, PHA_DECODE_TOO_LARGE, -1, "remote-read request is too large",
+							   "The snappy header declares %zu uncompressed bytes; the limit (promscale_ha.max_payload_bytes) is %zu.",
+							   raw_len, limits->max_payload_bytes);
 	raw = pha_arena_alloc(arena, raw_len);
 	if (raw == NULL)
-		return fail(err, PHA_DECODE_TOO_LARGE, "out of memory decoding remote-read request",
-					"%zu bytes could not be allocated.", raw_len);
+		return pha_decode_fail(err, PHA_DECODE_TOO_LARGE, -1,
+							   "out of memory decoding remote-read request",
+							   "%zu bytes could not be allocated.", raw_len);
 	if (snappy_uncompress((const char *) payload, len, raw, &raw_len) != SNAPPY_OK)
-		return fail(err, PHA_DECODE_CORRUPT_SNAPPY,
-					"remote-read request is truncated or corrupt snappy data",
-					"Decompressing %zu bytes of snappy data into %zu bytes failed.",
-					len, raw_len);
+		return pha_decode_fail(err, PHA_DECODE_CORRUPT_SNAPPY, -1,
+							   "remote-read request is truncated or corrupt snappy data",
+							   "Decompressing %zu bytes of snappy data into %zu bytes failed.",
+							   len, raw_len);
 
 	saved_limit = arena->limit;
 	if (limits->max_amplification > 0)
@@ -144,24 +120,24 @@ pha_read_decode(const uint8_t *payload, size_t len, const PhaDecodeLimits *limit
 	req = prometheus__read_request__unpack(&arena->pb, raw_len, (const uint8_t *) raw);
 	arena->limit = saved_limit;
 	if (req == NULL && arena->over_limit)
-		return fail(err, PHA_DECODE_TOO_LARGE,
-					"remote-read request is too large once decoded",
-					"Its %zu uncompressed bytes decode into more than %zu times as much memory.",
-					raw_len, limits->max_amplification);
+		return pha_decode_fail(err, PHA_DECODE_TOO_LARGE, -1,
+							   "remote-read request is too large once decoded",
+							   "Its %zu uncompressed bytes decode into more than %zu times as much memory.",
+							   raw_len, limits->max_amplification);
 	if (req == NULL)
-		return fail(err, PHA_DECODE_NOT_PROTOBUF,
-					"remote-read request is not a valid prometheus.ReadRequest",
-					"%zu bytes of decompressed data could not be decoded as protobuf.", raw_len);
+		return pha_decode_fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
+							   "remote-read request is not a valid prometheus.ReadRequest",
+							   "%zu bytes of decompressed data could not be decoded as protobuf.", raw_len);
 
 	st = validate_request(req, err);
 	if (st != PHA_DECODE_OK)
 		return st;
 	t = pha_read_negotiate(req);
 	if (t < 0)
-		return fail(err, PHA_DECODE_NOT_PROTOBUF,
-					"remote-read request accepts no response type this server implements",
-					"accepted_response_types lists %zu types, none of them SAMPLES (0) or STREAMED_XOR_CHUNKS (1).",
-					req->n_accepted_response_types);
+		return pha_decode_fail(err, PHA_DECODE_NOT_PROTOBUF, -1,
+							   "remote-read request accepts no response type this server implements",
+							   "accepted_response_types lists %zu types, none of them SAMPLES (0) or STREAMED_XOR_CHUNKS (1).",
+							   req->n_accepted_response_types);
 	*type = (PhaReadResponseType) t;
 	*out = req;
 	return PHA_DECODE_OK;

@@ -864,7 +864,7 @@ run_pair(void)
 				 "time < 'epoch'::timestamptz + %lld * interval '1 ms'",
 				 it->lo_ms, it->hi_ms);
 		snprintf(q, sizeof(q),
-				 "SELECT series_id, time, value FROM promscale_ha.samples WHERE %s "
+				 "SELECT series_id, time, value FROM promscale_ha.samples_head WHERE %s "
 				 "ORDER BY tableoid, ctid", range);
 		rows = copy_out(x, q, &samples);
 		if (it->newseries)
