@@ -301,7 +301,9 @@ class Bench:
         wait_until("PostgreSQL", lambda: subprocess.run(
             [f"{PG_BIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.pg_port), "-t", "2"],
             timeout=10).returncode == 0, 60)
-        for db in ["bench", "s1", "fe_direct", "fe_http", "fe_async", "growth"]:
+        # st_*: section 6's (storage.py), made now so the extension matches the loaded library
+        for db in ["bench", "s1", "fe_direct", "fe_http", "fe_async", "growth"] + \
+                ([] if self.a.no_storage else ["st_node", "st_random"]):
             if db != "postgres":
                 self.sql("postgres", f"CREATE DATABASE {db}")
             self.sql(db, "SET client_min_messages = warning; CREATE EXTENSION promscale_ha")
@@ -698,6 +700,21 @@ class Bench:
             d["shmem"] = max(d["shmem"], int(r[11]))
         self.results["growth"] = res
 
+    # ---- section 6: storage (test/bench/storage.py)
+
+    def section_storage(self):
+        import storage
+        st = storage.Storage(self, self.procs, self.work, self.a.gen, self.a.client, self.quick,
+                             versions=self.versions)
+        self.results["storage"] = st.res
+        try:
+            st.run()
+        except Failure:
+            raise
+        except Exception as e:   # keep what was measured; the report says what failed
+            st.res["errors"].append(f"failed: {e!r}")
+            raise Failure(f"storage: {e!r}")
+
     # ---- run everything
 
     def machine(self):
@@ -737,6 +754,8 @@ class Bench:
         self.fe_first_ms = self.next_ms
         self.guard("frontend", self.section_frontend)
         self.guard("growth", self.section_growth)
+        if not self.a.no_storage:
+            self.guard("storage", self.section_storage)
         self.elapsed = time.monotonic() - t0
         self.mach["load_after"] = os.getloadavg()
         self.check_library()
@@ -798,7 +817,7 @@ DECLARE r record; t text;
 BEGIN
     FOR r IN SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'promscale_ha.samples'::regclass
+             WHERE i.inhparent = 'promscale_ha.samples_head'::regclass
     LOOP
         FOREACH t IN ARRAY ARRAY['copy', 'sorted'] LOOP
             IF to_regclass(format('bench.%I', r.relname || '_' || t)) IS NULL THEN
@@ -820,6 +839,7 @@ def main():
     ap.add_argument("--http-bin", default="")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-storage", action="store_true", help="leave out section 6 (storage.py)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     if not a.out:

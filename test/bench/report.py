@@ -320,6 +320,11 @@ def write_report(b, path):
         add("Not measured (see Notes).")
     add("")
 
+    # ---- 6 (test/bench/storage.py)
+    if "storage" in r:
+        from storage import report_lines
+        L.extend(report_lines(r["storage"], b.versions))
+
     # ---- targets
     add("## Targets of issue 6")
     add("")
