@@ -203,5 +203,12 @@ global:
     cluster: my-cluster      # the same on every replica of one HA pair
     __replica__: replica-1   # different on each replica
 
+and, for PromQL over the stored data, a Prometheus with no scrape jobs and no
+external labels (Grafana uses it as an ordinary Prometheus data source):
+
+remote_read:
+  - url: http://$http_listen/api/v1/read
+    read_recent: true
+
 EOF
 exec runuser -u "$pg_user" -- "$(command -v promscale-ha-http)" --listen "$http_listen" --db "$conninfo"
