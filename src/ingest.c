@@ -72,11 +72,12 @@ pha_request_begin(const uint8 *payload, size_t len)
 	PhaRequest *req;
 
 	/*
-	 * Before anything else: the COPY path and the lease state in shared
-	 * memory would otherwise not notice a read-only transaction.  Covers
-	 * write() (a follower's buffer insert too), set_leader() and failovers.
+	 * A change of leader (set_leader, a failover) refuses a read-only
+	 * transaction before anything else; a write() does so once it knows its
+	 * groups (decide_and_act), so that its leader's attempt is counted.
 	 */
-	pha_require_read_write(payload != NULL ? "promscale_ha.write()" : "a change of leader");
+	if (payload == NULL)
+		pha_require_read_write("a change of leader");
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha request",
 								ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);
@@ -143,6 +144,21 @@ session_names(void)
 }
 
 /*
+ * Before the election touches anything: count the attempt of each group whose
+ * replica leads (a leader that keeps trying during an outage is alive: the
+ * failover clock measures the sender's silence, not the database's), then
+ * refuse a read-only transaction -- the COPY path and the lease state in
+ * shared memory would not notice one by themselves.
+ */
+static void
+attempt_then_require_read_write(PhaRequest *req)
+{
+	if (req->payload != NULL && req->ngroups > 0 && pha_shared != NULL)
+		pha_lease_state_attempt(req);
+	pha_require_read_write(req->payload != NULL ? "promscale_ha.write()" : "a change of leader");
+}
+
+/*
  * Follower fast path: when every series is HA data and no group's replica owns
  * any of its sample times, the request is decided from a label-only scan of
  * the wire format (scan.c) and never unpacked: a follower costs little more
@@ -161,6 +177,7 @@ follower_fast_path(PhaRequest *req, const uint8 *raw, size_t raw_len)
 		n == 0 || (req->limits.max_series > 0 && n > req->limits.max_series) ||
 		!pha_group_add_scan(req, s, n))
 		return false;
+	attempt_then_require_read_write(req);
 	pha_lease_decide(req);
 	for (int g = 0; g < req->ngroups; g++)
 	{
@@ -350,6 +367,7 @@ pha_request_run(PhaRequest *req)
 	int64		own_written;
 	int64		replay_written;
 
+	attempt_then_require_read_write(req);
 	if (req->ngroups > 0)
 	{
 		pha_lease_decide(req);

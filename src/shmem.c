@@ -23,7 +23,7 @@
  *	- Heartbeats (last_write, last_sample, lease_until, counters) are applied
  *	  at commit by the backend that wrote the samples.
  *	- Hints: table_written, table_last_sample, last_prune, buffer_bytes,
- *	  refreshing_pid and worker_latch are best-effort.  They are changed at once under the
+ *	  refreshing_pid, leader_attempt and worker_latch are best-effort.  They are changed at once under the
  *	  LWLock, outside any transaction's undo, and a leader change may
  *	  overwrite them.  A lost or stale hint costs one extra (or one late)
  *	  ha_leases refresh or buffer prune, never a wrong decision: nothing that

@@ -45,6 +45,7 @@ typedef struct PhaClusterState
 	TimestampTz last_prune;		/* last prune of its replay buffer */
 	int64		buffer_bytes;	/* its replay buffer's payload bytes (approximate) */
 	int			refreshing_pid; /* backend writing the row now, or 0 */
+	TimestampTz leader_attempt; /* the leader's last write attempt, even failed */
 	int64		leader_changes;
 } PhaClusterState;
 

@@ -230,6 +230,7 @@ first_writer(PhaRequest *req, PhaGroup *g, PhaClusterState *st)
 	st->table_last_sample = PG_INT64_MIN;
 	st->safe_floor = st->lease_start;
 	st->leader_since = st->last_write = st->table_written = req->now;
+	st->leader_attempt = 0;
 	st->leader_changes = 1;
 	pha_stats_leader_change();
 
@@ -308,6 +309,7 @@ take_over(PhaRequest *req, PhaGroup *g, PhaClusterState *st, const char *reason)
 	st->table_last_sample = PG_INT64_MIN;
 	st->safe_floor = start;
 	st->leader_since = st->last_write = st->table_written = req->now;
+	st->leader_attempt = 0;		/* the old leader's attempts are not the new one's */
 	st->leader_changes++;
 	pha_write_cluster(st);
 	pha_stats_leader_change();
@@ -377,7 +379,8 @@ maybe_refresh(PhaRequest *req, PhaGroup *g, PhaClusterState *st, PhaBeat *beat)
 bool
 pha_leader_silent(const PhaClusterState *st, TimestampTz now)
 {
-	return now - st->last_write >= (int64) pha_failover_timeout_ms * 1000;
+	/* its attempts count: during an outage a leader that keeps trying is alive */
+	return now - Max(st->last_write, st->leader_attempt) >= (int64) pha_failover_timeout_ms * 1000;
 }
 
 /* The verdict for one group; force_reason set means set_leader(). */

@@ -332,3 +332,21 @@ pha_lease_state_record(PhaRequest *req)
 		b->future = g->in.future;
 	}
 }
+
+void
+pha_lease_state_attempt(PhaRequest *req)
+{
+	LWLockAcquire(pha_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < req->ngroups; i++)
+	{
+		PhaGroup   *g = &req->groups[i];
+		PhaClusterKey key;
+		PhaClusterState *e;
+
+		pha_cluster_key(g->in.cluster, &key);
+		e = hash_search(pha_clusters, &key, HASH_FIND, NULL);
+		if (e != NULL && strcmp(e->leader, g->in.replica) == 0)
+			e->leader_attempt = Max(e->leader_attempt, req->now);
+	}
+	LWLockRelease(pha_shared->lock);
+}

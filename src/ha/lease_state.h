@@ -50,6 +50,13 @@ extern int	pha_lease_state_new_beat(PhaRequest *req, PhaGroup *g);
 /* The queued heartbeat with that index, valid until the transaction ends. */
 extern PhaBeat *pha_lease_state_beat(int i);
 
+/*
+ * Note, at once and whatever becomes of the transaction, that the leader of
+ * each group's cluster tried to write now (a hint: a leader change
+ * overwrites it).  pha_leader_silent counts it like a committed write.
+ */
+extern void pha_lease_state_attempt(PhaRequest *req);
+
 /* After the samples are stored: fill this request's heartbeats. */
 extern void pha_lease_state_record(PhaRequest *req);
 

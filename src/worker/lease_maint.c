@@ -289,7 +289,7 @@ pha_maint_next_failover_us(TimestampTz now)
 	hash_seq_init(&seq, pha_clusters);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		int64		due = e->last_write + timeout - now;
+		int64		due = Max(e->last_write, e->leader_attempt) + timeout - now;
 
 		if (e->key.dbid == MyDatabaseId && due > 0)
 			next = Min(next, due);
