@@ -2,7 +2,7 @@
  *
  * matchers.h
  *	  Prometheus label matchers -> a parameterised condition over
- *	  promscale_ha.series, and RE2 (Go regexp) -> PostgreSQL ARE translation.
+ *	  promscale_ha.series (regexes translated by wire/regex.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,19 +27,12 @@ typedef struct PhaMatcherSql
 /*
  * Build the condition of one query's matchers, numbering parameters from
  * first_param.  Matchers on replica_label are skipped (that label is never
- * stored).  Regex matchers are translated and compiled here, so a bad or
- * untranslatable one fails with SQLSTATE 2201B naming the matcher.
+ * stored).  Regex matchers are translated (wire/regex.h, memory from the
+ * current context) and compiled here, so a bad or untranslatable one fails
+ * with SQLSTATE 2201B naming the matcher.
  */
 extern void pha_matchers_sql(Prometheus__LabelMatcher **matchers, size_t n,
 							 const char *replica_label, int first_param,
 							 PhaMatcherSql *out);
-
-/*
- * Translate a Prometheus regex (RE2 syntax as Go's regexp reads it) into a
- * PostgreSQL ARE anchored at both ends, ^(?:re)$, meaning the same when run
- * with the "C" collation.  NULL when the pattern is invalid or cannot be
- * expressed; *why then says why.
- */
-extern char *pha_re2_to_are(const char *re, size_t len, const char **why);
 
 #endif							/* PHA_STORE_MATCHERS_H */

@@ -113,7 +113,7 @@ cflags=(-g -O1 -fno-omit-frame-pointer "${san[@]}" -I"$root/src" -I"$work/gen")
 # the Makefile with gcc's warnings, and clang's differ.
 werror=(-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare)
 "$cc" "${cflags[@]}" "${werror[@]}" -c "$here/fuzz_common.c" -o "$work/obj/fuzz_common.o"
-for src in wire/decode wire/scan wire/read codec/xor codec/dense codec/chunk; do
+for src in wire/decode wire/scan wire/read wire/regex codec/xor codec/dense codec/chunk; do
 	"$cc" "${cflags[@]}" -c "$root/src/$src.c" -o "$work/obj/$(basename "$src").o"
 done
 for p in types remote; do

@@ -103,7 +103,7 @@ check_eq "special values written" 500 \
 check_eq "more plain data written (stays in the head)" 2000 \
 	"$(send src samples_written --series 50 --samples 40 --start-ms $((t0 + 2 * day)))"
 check_eq "compress_now compresses the two oldest partitions" 2 \
-	"$(q "SELECT count(*) FROM promscale_ha.compress_now('1 day')")"
+	"$(q "SELECT count(*) FROM promscale_ha.compress_now('2 days')")"
 
 # 2. HA data through failovers
 now=$(date +%s%3N)
