@@ -37,7 +37,23 @@ import time
 import urllib.parse
 import urllib.request
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+
+def _pg_bin():
+    """The bin directory of the PostgreSQL 15 whose pg_config is first on PATH (a private
+    build, e.g. /opt/pgtestN/...), else Debian's."""
+    pgc = shutil.which("pg_config")
+    if pgc:
+        try:
+            r = subprocess.run([pgc, "--version", "--bindir"], capture_output=True, text=True, timeout=30)
+            ver, bindir = (r.stdout.splitlines() + ["", ""])[:2]
+            if r.returncode == 0 and ver.startswith("PostgreSQL 15") and os.access(f"{bindir}/postgres", os.X_OK):
+                return bindir
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return "/usr/lib/postgresql/15/bin"
+
+
+PG_BIN = _pg_bin()
 SLOT_MS = 1000          # one sample step
 METRICS = 100           # --metrics of every payload: fixes the label set of series i
 SERIES_PER_REQ = 10000  # the Prometheus-like request of sections 2, 3, 4 and 5

@@ -33,6 +33,14 @@ What it does (the figures' method is also written into the report):
   4. Prometheus: persisted blocks after its own compaction (bounded wait); VM: size of
      its data directory after a force merge (bounded wait).  The same queries as raw
      samples (`sel[range]` instant queries), counts compared.
+  5. Remote read (test/bench/remote_read.py): 1, ~100 and ~10,000 series over 1 h and
+     the whole data set, SAMPLES and STREAMED_XOR_CHUNKS, through the front end's
+     /read on the head and on each compressed copy, and through Prometheus' own
+     /api/v1/read; counts compared.
+
+PostgreSQL's programs are bench.py's PG_BIN: the pg_config first on PATH when it is a
+PostgreSQL 15 (a private build), else Debian's.  PHA_BENCH_PORTS=LO-HI makes every
+server started here listen on a port of that range (a machine shared with others).
 
 Every wait is bounded; every process started here is stopped by its PID.
 """
@@ -46,6 +54,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import struct
 import subprocess
@@ -57,8 +66,9 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import (PG_BIN, PG_CONF, Failure, Procs, deb_version, free_port, http_get,  # noqa: E402
-                   log, wait_until)
+from bench import (PG_BIN, PG_CONF, Failure, Procs, deb_version, free_port as kernel_free_port,  # noqa: E402
+                   http_get, log, wait_until)
+import remote_read  # noqa: E402
 
 STEP_MS = 15000
 JITTER_MS = 5
@@ -271,6 +281,29 @@ def make_dataset(gen, work, tag, instances, hours, start_ms, values):
 # --------------------------------------------------------------------------- helpers
 
 
+_ports_given = set()
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1: from PHA_BENCH_PORTS (LO-HI) when set, never the same
+    twice, else the kernel's choice."""
+    rng = os.environ.get("PHA_BENCH_PORTS")
+    if not rng:
+        return kernel_free_port()
+    lo, hi = (int(x) for x in rng.split("-"))
+    for port in range(lo, hi + 1):
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise Failure(f"no free port left in PHA_BENCH_PORTS={rng}")
+
+
 def dir_bytes(path):
     """Apparent size of the files below path (du -sb)."""
     total = 0
@@ -364,8 +397,11 @@ class Pg:
 
 
 class Storage:
-    def __init__(self, pg, procs, work, gen, client, quick, notes=None, versions=None):
-        self.pg = pg                # .sql(db, q), .conninfo(db), .pg_port
+    def __init__(self, pg, procs, work, gen, client, quick, notes=None, versions=None, http_bin=None):
+        self.pg = pg                # .sql(db, q), .conninfo(db), .pg_port, .pg (the postmaster's Popen)
+        # promscale-ha-http for the remote reads: bench.py's (Bench.http_bin) or the caller's
+        self.http_bin = http_bin or getattr(pg, "http_bin", None)
+        self.rr = None              # remote_read.RemoteRead of the node data set
         self.procs = procs
         self.work = work
         self.gen = gen
@@ -379,6 +415,14 @@ class Storage:
         self.started = []           # peers started here, stopped at the end
 
     # ---- utilities
+
+    @staticmethod
+    def port():
+        return free_port()
+
+    @staticmethod
+    def cpu_of(pid):
+        return proc_cpu_s(pid)
 
     def note(self, msg):
         log("  note: " + msg)
@@ -666,8 +710,14 @@ SELECT json_build_object(
         return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).isoformat()
 
     def pg_query_sql(self, sel, lo, hi):
+        # the form remote read's matchers take (src/store/matchers.c): __name__ through the
+        # btree on metric_name, the other labels through the GIN index on labels
+        rest = {k: v for k, v in sel.items() if k != "__name__"}
+        cond = f"s.metric_name = '{sel['__name__']}'"
+        if rest:
+            cond += f" AND s.labels @> '{json.dumps(rest)}'"
         return ("SELECT x.time, x.value FROM promscale_ha.series s JOIN promscale_ha.samples x ON x.series_id = s.id "
-                f"WHERE s.labels @> '{json.dumps(sel)}' AND x.time >= '{self.ts_sql(lo)}' "
+                f"WHERE {cond} AND x.time >= '{self.ts_sql(lo)}' "
                 f"AND x.time < '{self.ts_sql(hi)}'")
 
     def pg_queries(self, db, qs, state):
@@ -895,6 +945,14 @@ SELECT json_build_object(
         r["q"] = {}
         r["q"]["promscale_ha, head (rows)"] = self.pg_queries("st_node", qs, "head")
         r["explain_head"] = self.pg_explain("st_node", qs, {qs[2][0]})
+        try:
+            self.rr = remote_read.RemoteRead(self, ds, HOUR_MS, STEP_MS)
+            r["rr"] = self.rr.res
+            if not self.http_bin:
+                self.note("remote read: promscale-ha-http not available; only Prometheus' is measured")
+            self.rr.measure_pg("st_node", "promscale_ha, head (rows)")
+        except Failure as e:
+            self.note(f"remote read: {e}")
         t = time.monotonic()
         self.pg.sql("postgres", "CHECKPOINT")
         self.pg.sql("postgres", "CREATE DATABASE st_node_xor TEMPLATE st_node STRATEGY file_copy", timeout=3600)
@@ -911,6 +969,8 @@ SELECT json_build_object(
                 r["q"][f"promscale_ha, compressed ({fmt})"] = self.pg_queries(db, qs, fmt)
                 if fmt == "dense":
                     r["explain_compressed"] = self.pg_explain(db, qs, {qs[2][0]})
+                if self.rr:
+                    self.rr.measure_pg(db, f"promscale_ha, compressed ({fmt})")
             except Failure as e:
                 self.note(f"promscale_ha, chunk_format {fmt}: {e}")
         self.pg.sql("postgres", "DROP DATABASE IF EXISTS st_node_xor", timeout=600)
@@ -922,6 +982,8 @@ SELECT json_build_object(
                 r["q"]["Prometheus 2.42"] = self.peer_queries(prom, qs, vm=False)
             except Exception as e:
                 self.note(f"Prometheus: measurement failed: {e}")
+            if self.rr:
+                self.rr.measure_prom(prom)
             self.stop_peer(prom)
         if vm:
             try:
@@ -1040,6 +1102,7 @@ def targets(res):
         rows.append(("compression ≥ 5× the ingest rate per core (samples per backend CPU-second, "
                      "compress_now / write())", f"{crate / 1e6:.2f} M / {irate / 1e6:.3f} M = {crate / irate:.1f}×",
                      verdict(crate >= 5 * irate, abs(crate / (5 * irate) - 1) < 0.1)))
+    rows.extend(remote_read.targets(res.get("rr")))
     return rows
 
 
@@ -1166,9 +1229,11 @@ def report_lines(res, versions=None, standalone=False):
         b = _bps(s["target_total"], s["stored"])
         add(f"| promscale_ha, compressed, chunk_format {f} | {_fmt_b(s['target_total'])} | {s['stored']:,} | "
             f"**{b:.3f}** | {vs(b)} |")
-    if pr:
+    if pr and prom_bps:
         add(f"| Prometheus 2.42, persisted blocks ({len(pr['blocks'])}) | {_fmt_b(pr['bytes'])} | {pr['samples']:,} "
             f"({100 * pr['samples'] / sent:.0f}% of those sent) | **{prom_bps:.3f}** | 1.00× |")
+    elif pr:
+        add("| Prometheus 2.42 | no persisted block yet (too few hours of data for a compaction) | | | |")
     else:
         add("| Prometheus 2.42 | not available | | | |")
     if vm:
@@ -1270,6 +1335,9 @@ def report_lines(res, versions=None, standalone=False):
                 add("</details>")
                 add("")
 
+    # ---- remote read
+    L.extend(remote_read.report_lines(res.get("rr")))
+
     # ---- compression throughput
     comp = res.get("compress", {})
     ing = res.get("ingest", {})
@@ -1356,6 +1424,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--gen", default=None, help="promscale-ha-gen (default: the checkout's, else PATH)")
     ap.add_argument("--client", default=None, help="pha-bench binary (default: compiled into the work directory)")
+    ap.add_argument("--http-bin", default=None, help="promscale-ha-http for the remote reads (default: the "
+                                                     "checkout's, else PATH)")
     ap.add_argument("--instances", type=int, default=None)
     ap.add_argument("--hours", type=int, default=None)
     ap.add_argument("--out", default=None, help="Markdown output (default: WORK/STORAGE.md)")
@@ -1374,6 +1444,9 @@ def main():
         print("storage.py: promscale-ha-gen not found (make promscale-ha-gen)", file=sys.stderr)
         return 2
     client = a.client or compile_client(root, work)
+    http_bin = a.http_bin or (os.path.join(root, "promscale-ha-http")
+                              if os.access(os.path.join(root, "promscale-ha-http"), os.X_OK)
+                              else shutil.which("promscale-ha-http"))
     out = a.out or os.path.join(work, "STORAGE.md")
 
     def on_term(signum, frame):
@@ -1385,7 +1458,7 @@ def main():
     try:
         pg = Pg(work, procs)
         pg.start()
-        st = Storage(pg, procs, work, gen, client, a.quick)
+        st = Storage(pg, procs, work, gen, client, a.quick, http_bin=http_bin)
         if a.instances:
             st.cfg["instances"] = a.instances
         if a.hours:
