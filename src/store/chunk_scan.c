@@ -13,18 +13,22 @@
  * Execution.  At the first fetch after Begin or ReScan the condition
  * expressions are evaluated (a NULL matches nothing, as in SQL), giving a
  * sorted set of series ids or none, and the tightest time bounds, made
- * inclusive (time > x is time >= x + 1 microsecond).  The chunk rows come
- * from a cursor over a kept plan:
- *		series_id = ANY($1) AND max_time >= lo AND max_time < hi + 1 day
- *			AND min_time <= hi ORDER BY series_id, max_time
- * (the primary key's range scan), or without series ids the same time test
- * (the BRIN index on max_time).  "max_time < hi + 1 day" is implied by
- * "min_time <= hi" because a chunk never spans a UTC day boundary, and
- * bounds the index range; for an infinite hi it becomes infinity.  Rows are
- * fetched 64 at a time, each fetch inside its own SPI_connect/SPI_finish so
- * the SPI stack is balanced between executor callbacks; the cursor uses the
- * query's snapshot (read-only), so a sample moved from the head into a
- * chunk is seen exactly once by promscale_ha.samples.
+ * inclusive (time > x is time >= x + 1 microsecond).  With series ids, the
+ * chunk rows come straight from the primary key (series_id, max_time): one
+ * index scan, opened at the first such fetch and kept across rescans, is
+ * positioned per series on
+ *		series_id = s AND max_time >= lo AND max_time < hi + 1 day
+ * and rows with min_time > hi are skipped.  "max_time < hi + 1 day" is
+ * implied by "min_time <= hi" because a chunk never spans a UTC day
+ * boundary, and bounds the index range; for an infinite hi it becomes
+ * infinity.  (A nested loop rescans once per outer row: an SPI cursor per
+ * rescan cost ~0.5 ms, the index rescan a few microseconds.)  Without
+ * series ids the rows come from a cursor over a kept plan with the same time
+ * test (the BRIN index on max_time), fetched 64 at a time, each fetch inside
+ * its own SPI_connect/SPI_finish so the SPI stack is balanced between
+ * executor callbacks.  Both read with the query's snapshot, so a sample
+ * moved from the head into a chunk is seen exactly once by
+ * promscale_ha.samples.
  *
  * Memory: a batch context (one fetch: the rows, their data still toasted)
  * and a chunk context (the detoasted chunk and its decoded arrays), each
@@ -42,7 +46,12 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
 #include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -52,7 +61,9 @@
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "sql.h"
@@ -96,6 +107,16 @@ typedef struct ChunkScanState
 	TimestampTz hi;				/* inclusive */
 	char	   *cursor;			/* open cursor's name, NULL when closed */
 
+	/* the primary-key scan (series ids known): opened once, kept across rescans */
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc iscan;
+	TupleTableSlot *islot;
+	bool		by_index;		/* this (re)scan reads through iscan */
+	int			series_pos;		/* next series of series[] to position on */
+	bool		positioned;		/* iscan is on series[series_pos] */
+	ChunkRow	irow;			/* the row just read through iscan */
+
 	/* the current batch of chunk rows */
 	MemoryContext batch_cxt;
 	ChunkRow   *rows;
@@ -116,13 +137,9 @@ typedef struct ChunkScanState
 	int64		samples_returned;
 } ChunkScanState;
 
-static SPIPlanPtr by_series_plan = NULL;
 static SPIPlanPtr by_time_plan = NULL;
 
 #define CHUNK_COLUMNS "SELECT series_id, min_time, max_time, samples, data FROM promscale_ha.chunks"
-static const char *const by_series_sql = CHUNK_COLUMNS
-" WHERE series_id = ANY ($1) AND max_time >= $2 AND max_time < $4 AND min_time <= $3"
-" ORDER BY series_id, max_time";
 static const char *const by_time_sql = CHUNK_COLUMNS
 " WHERE max_time >= $1 AND max_time < $3 AND min_time <= $2";
 PG_FUNCTION_INFO_V1(pha_chunks_fdw_handler);
@@ -324,54 +341,123 @@ evaluate_conditions(ForeignScanState *node, ChunkScanState *st)
 		st->empty = true;
 }
 
-/* Open the cursor over the chunk rows the conditions can match. */
+/* The exclusive upper bound of max_time for chunks starting at or before st->hi. */
+static TimestampTz
+max_time_below(ChunkScanState *st)
+{
+	/* a chunk starting at or before hi ends before hi + 1 day */
+	if (!TIMESTAMP_NOT_FINITE(st->hi) && st->hi < END_TIMESTAMP - PHA_CHUNK_SPAN_MS * 1000)
+		return st->hi + PHA_CHUNK_SPAN_MS * 1000;
+	return DT_NOEND;
+}
+
+/*
+ * Open the primary-key scan of promscale_ha.chunks (once per executor node).
+ * The planner already holds AccessShareLock on the table; the index gets its
+ * own.  The relation is found by name in the extension's schema, as the
+ * planner finds it.
+ */
+static void
+open_index_scan(ForeignScanState *node, ChunkScanState *st)
+{
+	Oid			nsp = get_namespace_oid("promscale_ha", false);
+	Oid			relid = get_relname_relid("chunks", nsp);
+	Oid			indexid;
+	MemoryContext old;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table promscale_ha.chunks does not exist")));
+	st->heap = table_open(relid, AccessShareLock);
+	indexid = RelationGetPrimaryKeyIndex(st->heap);
+	if (!OidIsValid(indexid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table promscale_ha.chunks has no primary key"),
+				 errhint("Its primary key is (series_id, max_time); reinstall the extension.")));
+	st->index = index_open(indexid, AccessShareLock);
+	if (st->index->rd_index->indnkeyatts != 2 ||
+		st->index->rd_index->indkey.values[0] != 1 ||
+		st->index->rd_index->indkey.values[1] != 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the primary key of promscale_ha.chunks is not (series_id, max_time)")));
+	/* Iterate runs in the per-tuple context: the scan must outlive it */
+	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+	st->iscan = index_beginscan(st->heap, st->index, node->ss.ps.state->es_snapshot, 3, 0);
+	st->islot = table_slot_create(st->heap, NULL);
+	MemoryContextSwitchTo(old);
+}
+
+/* Position the primary-key scan on series[series_pos] inside the time bounds. */
+static void
+position_series(ChunkScanState *st)
+{
+	ScanKeyData keys[3];
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(st->series[st->series_pos]));
+	ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+				TimestampTzGetDatum(st->lo));
+	ScanKeyInit(&keys[2], 2, BTLessStrategyNumber, F_TIMESTAMPTZ_LT,
+				TimestampTzGetDatum(max_time_below(st)));
+	index_rescan(st->iscan, keys, 3, NULL, 0);
+	st->positioned = true;
+}
+
+/*
+ * The next chunk row through the primary key, or NULL after the last series.
+ * The row's data points into the slot's pinned buffer (or is a toast
+ * pointer): valid until the next call, which is after load_chunk decoded it.
+ */
+static ChunkRow *
+next_index_row(ChunkScanState *st)
+{
+	while (st->series_pos < st->nseries)
+	{
+		if (!st->positioned)
+			position_series(st);
+		while (index_getnext_slot(st->iscan, ForwardScanDirection, st->islot))
+		{
+			ChunkRow   *row = &st->irow;
+			bool		isnull;
+
+			/* every column is NOT NULL */
+			row->min_time = DatumGetTimestampTz(slot_getattr(st->islot, 2, &isnull));
+			if (row->min_time > st->hi)
+				continue;
+			row->series_id = DatumGetInt64(slot_getattr(st->islot, 1, &isnull));
+			row->max_time = DatumGetTimestampTz(slot_getattr(st->islot, 3, &isnull));
+			row->samples = DatumGetInt32(slot_getattr(st->islot, 4, &isnull));
+			row->data = slot_getattr(st->islot, 5, &isnull);
+			return row;
+		}
+		st->positioned = false;
+		st->series_pos++;
+	}
+	return NULL;
+}
+
+/* Open the cursor over the chunk rows the conditions can match (no series ids). */
 static void
 open_cursor(ChunkScanState *st)
 {
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	TimestampTz below = DT_NOEND;	/* max_time < below */
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
 	Portal		portal;
-	SPIPlanPtr	plan;
-
-	/* a chunk starting at or before hi ends before hi + 1 day */
-	if (!TIMESTAMP_NOT_FINITE(st->hi) && st->hi < END_TIMESTAMP - PHA_CHUNK_SPAN_MS * 1000)
-		below = st->hi + PHA_CHUNK_SPAN_MS * 1000;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (st->have_series)
-	{
-		MemoryContext old = MemoryContextSwitchTo(st->scan_cxt);
-		Datum	   *ids = palloc(sizeof(Datum) * st->nseries);
-
-		for (int i = 0; i < st->nseries; i++)
-			ids[i] = Int64GetDatum(st->series[i]);
-		values[0] = PointerGetDatum(construct_array(ids, st->nseries, INT8OID, sizeof(int64),
-													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		MemoryContextSwitchTo(old);
-		values[1] = TimestampTzGetDatum(st->lo);
-		values[2] = TimestampTzGetDatum(st->hi);
-		values[3] = TimestampTzGetDatum(below);
-		if (by_series_plan == NULL)
-			by_series_plan = pha_sql_prepare(by_series_sql, 4,
-											 (Oid[]) {INT8ARRAYOID, TIMESTAMPTZOID,
-													  TIMESTAMPTZOID, TIMESTAMPTZOID});
-		plan = by_series_plan;
-	}
-	else
-	{
-		values[0] = TimestampTzGetDatum(st->lo);
-		values[1] = TimestampTzGetDatum(st->hi);
-		values[2] = TimestampTzGetDatum(below);
-		if (by_time_plan == NULL)
-			by_time_plan = pha_sql_prepare(by_time_sql, 3,
-										   (Oid[]) {TIMESTAMPTZOID, TIMESTAMPTZOID,
-													TIMESTAMPTZOID});
-		plan = by_time_plan;
-	}
+	values[0] = TimestampTzGetDatum(st->lo);
+	values[1] = TimestampTzGetDatum(st->hi);
+	values[2] = TimestampTzGetDatum(max_time_below(st));
+	if (by_time_plan == NULL)
+		by_time_plan = pha_sql_prepare(by_time_sql, 3,
+									   (Oid[]) {TIMESTAMPTZOID, TIMESTAMPTZOID,
+												TIMESTAMPTZOID});
 	/* read-only: the cursor sees the query's snapshot, as the head scan does */
-	portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+	portal = SPI_cursor_open(NULL, by_time_plan, values, nulls, true);
 	st->cursor = MemoryContextStrdup(st->scan_cxt, portal->name);
 	SPI_finish();
 }
@@ -494,8 +580,13 @@ chunks_iterate(ForeignScanState *node)
 	{
 		st->started = true;
 		evaluate_conditions(node, st);
-		if (!st->empty)
+		if (st->empty)
+			return ExecClearTuple(slot);
+		st->by_index = st->have_series;
+		if (!st->by_index)
 			open_cursor(st);
+		else if (st->iscan == NULL)
+			open_index_scan(node, st);
 	}
 	for (;;)
 	{
@@ -510,6 +601,15 @@ chunks_iterate(ForeignScanState *node)
 			st->pos++;
 			st->samples_returned++;
 			return slot;
+		}
+		if (st->by_index)
+		{
+			ChunkRow   *row = next_index_row(st);
+
+			if (row == NULL)
+				return ExecClearTuple(slot);
+			load_chunk(st, row);
+			continue;
 		}
 		if (st->next_row >= st->nrows)
 		{
@@ -535,6 +635,9 @@ reset_scan(ChunkScanState *st)
 	st->v = NULL;
 	st->pos = st->end = 0;
 	st->series = NULL;
+	st->by_index = false;
+	st->series_pos = 0;
+	st->positioned = false;
 	st->started = false;
 }
 
@@ -554,6 +657,13 @@ chunks_end(ForeignScanState *node)
 	if (st == NULL)
 		return;
 	reset_scan(st);
+	if (st->iscan != NULL)
+	{
+		index_endscan(st->iscan);
+		ExecDropSingleTupleTableSlot(st->islot);
+		index_close(st->index, NoLock);
+		table_close(st->heap, NoLock);
+	}
 	MemoryContextDelete(st->chunk_cxt);
 	MemoryContextDelete(st->batch_cxt);
 	MemoryContextDelete(st->scan_cxt);
