@@ -40,6 +40,8 @@ int			pha_max_clusters = 0;
 int			pha_replay_buffer_kb = 256 * 1024;
 bool		pha_replay_buffer_logged = true;
 int			pha_ha_cluster_slots = 1024;
+bool		pha_high_availability = true;
+int			pha_max_tracked_replicas = 4096;
 char	   *pha_test_now = NULL;
 
 char	   *pha_database = NULL;
@@ -56,6 +58,7 @@ int			pha_compress_batch = 4;
 int			pha_read_max_samples = 50000000;
 int			pha_read_max_series = 1000000;
 int			pha_read_frame_bytes = 1024 * 1024;
+int			pha_read_batch_series = 256;
 
 static const struct config_enum_entry chunk_format_options[] = {
 	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
@@ -190,6 +193,13 @@ pha_guc_init(void)
 							   "The Prometheus Operator uses \"prometheus_replica\".",
 							   &pha_replica_label, "__replica__",
 							   PGC_SUSET, 0, check_label_name, NULL, NULL);
+	DefineCustomBoolVariable("promscale_ha.high_availability",
+							 "Elect one leader per HA cluster and store only its samples.",
+							 "Off: no election, nothing is de-duplicated, and the cluster and "
+							 "replica labels are ordinary labels, stored as sent (Promscale "
+							 "without --high-availability).",
+							 &pha_high_availability, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("promscale_ha.require_ha_labels",
 							 "Reject series that carry only one of the two HA labels.",
 							 "When off, such a series is stored as sent.",
@@ -299,6 +309,13 @@ pha_guc_init(void)
 							"split over consecutive frames (one XOR chunk at least per frame).",
 							&pha_read_frame_bytes, 1024 * 1024, 256, 256 * 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.read_batch_series",
+							"Most series whose samples remote read fetches in one query.",
+							"Larger batches save a query per series; the batch's samples are "
+							"held in memory together (a batch that would pass "
+							"promscale_ha.read_max_samples is read series by series).",
+							&pha_read_batch_series, 256, 1, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{
@@ -311,6 +328,14 @@ pha_guc_init(void)
 								"HA clusters that shared memory has room for.",
 								"Each slot also has room for four replicas.",
 								&pha_ha_cluster_slots, 1024, 16, 1000000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomIntVariable("promscale_ha.max_tracked_replicas",
+								"Most (cluster, replica) pairs promscale_ha.cluster_stats counts.",
+								"About 350 bytes of shared memory each; each cluster whose series "
+								"arrive without the replica label takes one more. Past it, "
+								"updates for new pairs are dropped and counted in "
+								"promscale_ha.stats (tracked_replicas_overflow).",
+								&pha_max_tracked_replicas, 4096, 16, 1000000,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	}
 

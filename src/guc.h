@@ -31,6 +31,8 @@ extern int	pha_max_clusters;
 extern int	pha_replay_buffer_kb;
 extern bool pha_replay_buffer_logged;
 extern int	pha_ha_cluster_slots;
+extern bool pha_high_availability;
+extern int	pha_max_tracked_replicas;
 extern char *pha_test_now;
 
 /* background worker */
@@ -52,6 +54,7 @@ extern int	pha_compress_batch;
 extern int	pha_read_max_samples;
 extern int	pha_read_max_series;
 extern int	pha_read_frame_bytes;
+extern int	pha_read_batch_series;
 
 extern void pha_guc_init(void);
 

@@ -4,7 +4,9 @@
  *	  The SQL entry point promscale_ha.write(payload) and the driver of the
  *	  write path, in named steps:
  *
- *	  decode    payload -> series (wire/), or a label-only scan for followers
+ *	  decode    payload -> series: read in place, known label bytes looked up
+ *	            (wire/fastpath.c, store/wire_cache.c), else the full decoder
+ *	            (wire/); a follower is decided here
  *	  group     series by (cluster, replica) (ha/group.c)
  *	  decide    the election's verdict per group (ha/lease.c)
  *	  act       keep a follower's payload in the replay buffer; at a takeover,
@@ -36,14 +38,18 @@
 #include "utils/memutils.h"
 
 #include "wire/decode.h"
+#include "ha/cluster_stats.h"
 #include "ha/group.h"
 #include "guc.h"
 #include "ingest.h"
 #include "ha/lease.h"
 #include "ha/lease_state.h"
 #include "ha/replay.h"
+#include "ha/slot.h"
+#include "wire/fastpath.h"
 #include "wire/scan.h"
 #include "store/series.h"
+#include "store/wire_cache.h"
 #include "shmem.h"
 #include "sql.h"
 #include "stats.h"
@@ -59,10 +65,82 @@ PG_FUNCTION_INFO_V1(pha_write);
  */
 #define PHA_MAX_AMPLIFICATION 16
 
+/*
+ * The decoder's blocks are kept across the requests of a backend: a request
+ * takes them (best fit), the next request takes them all back -- the one
+ * before is over by then, ended or failed -- so the pages of a large request
+ * are faulted in once per backend, not once per request (a 10,000-series
+ * request takes ~12 MB).  Up to PHA_KEPT_DECODE_BYTES are kept; beyond that,
+ * and while another request is active (a nested one), blocks come from the
+ * request's decode context as before.
+ */
+#define PHA_KEPT_DECODE_BYTES	(32 * 1024 * 1024)
+
+typedef struct KeptBlock
+{
+	struct KeptBlock *next;
+	size_t		size;
+} KeptBlock;
+
+#define KEPT_HEADER		MAXALIGN(sizeof(KeptBlock))
+
+static MemoryContext kept_cxt = NULL;
+static KeptBlock *kept_free = NULL;
+static KeptBlock *kept_used = NULL;
+static size_t kept_bytes = 0;
+static int	requests_active = 0;
+
+/* A request's context is gone (ended or aborted): it no longer uses the blocks. */
+static void
+request_gone(void *arg)
+{
+	requests_active--;
+}
+
+/* The first request of a nest takes back every kept block. */
+static void
+kept_blocks_recycle(void)
+{
+	while (kept_used != NULL)
+	{
+		KeptBlock  *b = kept_used;
+
+		kept_used = b->next;
+		b->next = kept_free;
+		kept_free = b;
+	}
+}
+
 static void *
 arena_block(void *ctx, size_t size)
 {
-	return MemoryContextAllocHuge((MemoryContext) ctx, size);
+	KeptBlock **best = NULL;
+	KeptBlock  *b;
+
+	if (requests_active != 1)
+		return MemoryContextAllocHuge((MemoryContext) ctx, size);
+	for (KeptBlock **pp = &kept_free; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->size >= size && (best == NULL || (*pp)->size < (*best)->size))
+			best = pp;
+	if (best != NULL)
+	{
+		b = *best;
+		*best = b->next;
+	}
+	else if (kept_bytes + size <= PHA_KEPT_DECODE_BYTES)
+	{
+		if (kept_cxt == NULL)
+			kept_cxt = AllocSetContextCreate(TopMemoryContext, "promscale_ha kept decoder blocks",
+											 ALLOCSET_DEFAULT_SIZES);
+		b = MemoryContextAllocHuge(kept_cxt, KEPT_HEADER + size);
+		b->size = size;
+		kept_bytes += size;
+	}
+	else
+		return MemoryContextAllocHuge((MemoryContext) ctx, size);
+	b->next = kept_used;
+	kept_used = b;
+	return (char *) b + KEPT_HEADER;
 }
 
 PhaRequest *
@@ -85,6 +163,15 @@ pha_request_begin(const uint8 *payload, size_t len)
 	req->cxt = cxt;
 	req->decode_cxt = AllocSetContextCreate(cxt, "promscale_ha decoded request",
 											ALLOCSET_DEFAULT_SIZES);
+	{
+		MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+
+		cb->func = request_gone;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(cxt, cb);
+		if (++requests_active == 1)
+			kept_blocks_recycle();
+	}
 	pha_arena_init(&req->arena, arena_block, req->decode_cxt);
 	req->limits.max_payload_bytes = (size_t) pha_max_payload_bytes;
 	req->limits.max_series = (size_t) pha_max_series_per_request;
@@ -165,16 +252,30 @@ attempt_then_require_read_write(PhaRequest *req)
  * than decompression and its buffer insert.  Returns true when nothing more is
  * needed; otherwise the groups keep their verdicts and the full decoder runs.
  */
+static bool follower_decide(PhaRequest *req, const PhaSeriesScan *s, size_t n);
+
 static bool
 follower_fast_path(PhaRequest *req, const uint8 *raw, size_t raw_len)
 {
 	PhaSeriesScan *s;
 	size_t		n;
 
-	if (pha_shared == NULL ||
-		!pha_scan_request(raw, raw_len, &req->limits, pha_cluster_label, pha_replica_label,
-						  req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, &req->arena, &s, &n) ||
-		n == 0 || (req->limits.max_series > 0 && n > req->limits.max_series) ||
+	return pha_shared != NULL &&
+		pha_scan_request(raw, raw_len, &req->limits, pha_cluster_label, pha_replica_label,
+						 req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, &req->arena, &s, &n) &&
+		follower_decide(req, s, n);
+}
+
+/*
+ * Decide a request from what the election needs of each series: true when
+ * every series is HA data and no group may accept any sample (a follower:
+ * nothing more to do); otherwise the groups keep their verdicts, with no
+ * sample counts, and the series are grouped in full.
+ */
+static bool
+follower_decide(PhaRequest *req, const PhaSeriesScan *s, size_t n)
+{
+	if (n == 0 || (req->limits.max_series > 0 && n > req->limits.max_series) ||
 		!pha_group_add_scan(req, s, n))
 		return false;
 	attempt_then_require_read_write(req);
@@ -191,6 +292,94 @@ follower_fast_path(PhaRequest *req, const uint8 *raw, size_t raw_len)
 	return true;
 }
 
+/*
+ * What the election needs of each series (as scan.c finds it), from a request
+ * read in place and validated; NULL unless every series has both HA labels.
+ */
+static PhaSeriesScan *
+scan_in_place(PhaRequest *req, PhaFastRequest *fr, const PhaLabelNames *names)
+{
+	size_t		n = fr->wr.n_timeseries;
+	size_t		clen = strlen(names->cluster);
+	size_t		rlen = strlen(names->replica);
+	PhaSeriesScan *s = palloc0(Max(n, 1) * sizeof(PhaSeriesScan));
+
+	for (size_t i = 0; i < n; i++)
+	{
+		Prometheus__TimeSeries *ts = fr->wr.timeseries[i];
+		Prometheus__Label *cl = pha_find_label(ts, names->cluster, clen);
+		Prometheus__Label *rl = pha_find_label(ts, names->replica, rlen);
+
+		if (cl == NULL || rl == NULL)
+			return NULL;
+		s[i].cluster = cl->value.data;
+		s[i].cluster_len = cl->value.len;
+		s[i].replica = rl->value.data;
+		s[i].replica_len = rl->value.len;
+		for (size_t j = 0; j < ts->n_samples; j++)
+		{
+			int64		t = ts->samples[j]->timestamp;
+
+			if (!pha_ms_valid(t))
+				s[i].bad_time = true;
+			if (t > req->future_limit_ms)
+			{
+				s[i].nfuture++;
+				continue;
+			}
+			if (s[i].nsamples == 0 || t < s[i].tmin)
+				s[i].tmin = t;
+			if (s[i].nsamples == 0 || t > s[i].tmax)
+				s[i].tmax = t;
+			s[i].nsamples++;
+		}
+	}
+	return s;
+}
+
+/*
+ * Decode step, the usual case: read the request in place (wire/fastpath.c),
+ * take the ids of the series whose label bytes the cache knows, validate the
+ * others as the full decoder would.  Returns false, leaving req without
+ * series, for anything unusual or invalid: the full decoder then accepts or
+ * reports it as it always did.
+ */
+static bool
+decode_in_place(PhaRequest *req, const uint8_t *raw, size_t raw_len,
+				const PhaLabelNames *names)
+{
+	PhaFastRequest *fr = palloc(sizeof(PhaFastRequest));
+	PhaDecodeError err;
+	PhaSeriesScan *scan;
+
+	/* with promscale_ha.high_availability off the replica label is an ordinary label */
+	if (!pha_fast_parse(raw, raw_len, &req->limits,
+						pha_high_availability ? names->replica : NULL, pha_wire_cache_seed(),
+						&req->arena, fr))
+		return false;
+	pha_wire_cache_probe(fr);
+	for (size_t i = 0; i < fr->wr.n_timeseries; i++)
+	{
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
+		if (fr->ids[i] != PHA_WIRE_UNKNOWN)
+			continue;			/* label bytes validated before */
+		if (pha_validate_series(fr->wr.timeseries[i], (long) i, &req->limits, &err) != PHA_DECODE_OK)
+			return false;
+		fr->ids[i] = PHA_WIRE_VALID;
+		pha_wire_cache_remember(&fr->keys[i], PHA_WIRE_VALID);
+	}
+	/* a follower is decided here, as from the label-only scan */
+	if (pha_shared != NULL && names->cluster == pha_cluster_label &&
+		names->replica == pha_replica_label &&
+		(scan = scan_in_place(req, fr, names)) != NULL &&
+		follower_decide(req, scan, fr->wr.n_timeseries))
+		return true;
+	pha_group_add_request(req, &fr->wr, NULL, NULL, names);
+	req->fast = fr;
+	return true;
+}
+
 bool
 pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 						const char *only_cluster, const char *only_replica,
@@ -203,6 +392,13 @@ pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 	size_t		raw_len;
 
 	st = pha_decompress(payload, len, &req->limits, &req->arena, &raw, &raw_len, &err);
+	/*
+	 * In place first (it decides followers too): series the wire cache knows
+	 * cost no validation there, while the label-only scan validates every
+	 * label; the scan still decides a follower's unusual request
+	 */
+	if (st == PHA_DECODE_OK && only_cluster == NULL && decode_in_place(req, raw, raw_len, names))
+		return true;
 	if (st == PHA_DECODE_OK && only_cluster == NULL && follower_fast_path(req, raw, raw_len))
 		return true;
 	if (st == PHA_DECODE_OK)
@@ -245,10 +441,51 @@ group_may_accept(const PhaGroup *g)
 	return false;
 }
 
-/* Turn accepted samples into rows (replayed ones into replay_rows). */
+/*
+ * Resolve step: series -> ids.  Those read in place whose label bytes the
+ * wire cache knew keep the id it gave (unless it was reset since); the
+ * others are resolved by SHA-256 (store/series.c) and their label bytes
+ * learned by the wire cache.
+ */
+static void
+resolve_series(PhaRequest *req, const int *series_of, Prometheus__TimeSeries **need_ts,
+			   int nneed, int64 *ids)
+{
+	PhaFastRequest *fr = req->fast;
+	int64	   *known = NULL;
+
+	if (fr != NULL && pha_wire_cache_valid(fr->generation))
+	{
+		known = palloc(Max(nneed, 1) * sizeof(int64));
+		for (int k = 0; k < nneed; k++)
+		{
+			known[k] = (size_t) series_of[k] < fr->wr.n_timeseries
+				? fr->ids[series_of[k]] : PHA_WIRE_UNKNOWN;
+			if (known[k] == PHA_WIRE_VALID)
+				known[k] = PHA_WIRE_UNKNOWN;
+		}
+	}
+	req->counts.series_created = pha_series_resolve(need_ts, known, nneed, ids);
+	if (fr == NULL)
+		return;
+	for (int k = 0; k < nneed; k++)
+	{
+		size_t		i = (size_t) series_of[k];
+
+		if (i < fr->wr.n_timeseries && fr->keys[i].cacheable &&
+			(known == NULL || known[k] == PHA_WIRE_UNKNOWN))
+			pha_wire_cache_remember(&fr->keys[i], ids[k]);
+	}
+}
+
+/*
+ * Turn accepted samples into rows (replayed ones into replay_rows).  At a
+ * takeover, floors[k] is the newest stored time of series k's id and drops[k]
+ * the time of its sample the scrape-slot rule drops (ha/slot.c).
+ */
 static void
 build_rows(PhaRequest *req, const int *series_of, const int64 *ids, int nneed,
-		   const int64 *floors, PhaRows *rows, PhaRows *replay_rows)
+		   const int64 *floors, const int64 *drops, PhaRows *rows, PhaRows *replay_rows)
 {
 	for (int k = 0; k < nneed; k++)
 	{
@@ -269,6 +506,14 @@ build_rows(PhaRequest *req, const int *series_of, const int64 *ids, int nneed,
 					continue;	/* counted by group.c */
 				if (!in_spans(g, t) && !(g->v.took_over && t > floors[k]))
 				{
+					if (!s->replayed)
+						g->out.deduplicated++;
+					continue;
+				}
+				if (drops != NULL && t == drops[k] &&
+					!pha_is_stale_marker(ts->samples[j]->value))
+				{
+					/* its scrape slot holds the old leader's sample */
 					if (!s->replayed)
 						g->out.deduplicated++;
 					continue;
@@ -359,6 +604,7 @@ pha_request_run(PhaRequest *req)
 	Prometheus__TimeSeries **need_ts;
 	int64	   *ids;
 	int64	   *floors = NULL;
+	int64	   *drops = NULL;
 	int			nneed = 0;
 	int64		nrows = 0;
 	PhaRows		rows;
@@ -383,6 +629,7 @@ pha_request_run(PhaRequest *req)
 			req->counts.samples_future_dropped += req->groups[g].in.future;
 		}
 		pha_lease_state_record(req);
+		pha_cluster_stats_record(req);
 		pha_stats_samples(&req->counts);
 		return;
 	}
@@ -413,9 +660,12 @@ pha_request_run(PhaRequest *req)
 	}
 
 	ids = palloc(Max(nneed, 1) * sizeof(int64));
-	req->counts.series_created = pha_series_resolve(need_ts, nneed, ids);
+	resolve_series(req, series_of, need_ts, nneed, ids);
 
-	/* takeover: the newest stored sample of each gap-filled series */
+	/*
+	 * takeover: the newest stored sample of each gap-filled series, and the
+	 * new leader's sample in the scrape slot of that one, if any
+	 */
 	{
 		bool	   *want = palloc0(Max(nneed, 1) * sizeof(bool));
 		bool		any = false;
@@ -432,16 +682,20 @@ pha_request_run(PhaRequest *req)
 			}
 		}
 		if (any)
+		{
 			floors = pha_store_newest(ids, want, nneed, from);
+			drops = pha_slot_drops(nneed, ids, floors, need_ts, want, req->future_limit_ms);
+		}
 	}
 
 	pha_rows_init(&rows, (int) Min(nrows, 1 << 20));
 	pha_rows_init(&replay_rows, 16);
-	build_rows(req, series_of, ids, nneed, floors, &rows, &replay_rows);
+	build_rows(req, series_of, ids, nneed, floors, drops, &rows, &replay_rows);
 
 	/* the decoded messages are not needed past this point: free them first */
 	MemoryContextDelete(req->decode_cxt);
 	req->decode_cxt = NULL;
+	req->fast = NULL;
 	req->nseries = 0;
 
 	own_sent = rows.n;
@@ -456,6 +710,7 @@ pha_request_run(PhaRequest *req)
 
 	if (req->ngroups > 0)
 		pha_lease_state_record(req);
+	pha_cluster_stats_record(req);
 	pha_stats_samples(&req->counts);
 }
 

@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 
 #include "guc.h"
+#include "ha/cluster_stats.h"
 #include "ha/lease_state.h"
 #include "store/late.h"
 #include "store/partition.h"
@@ -38,9 +39,11 @@ _PG_init(void)
 	pha_late_init();
 	pha_lease_state_init();
 	pha_stats_init();
+	pha_cluster_stats_init();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		pha_shmem_init();
+		pha_cluster_stats_shmem_init();
 		pha_worker_register();
 	}
 }

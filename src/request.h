@@ -105,6 +105,9 @@ typedef struct PhaRequest
 	int			ngroups;
 	int			maxgroups;
 
+	struct PhaFastRequest *fast;	/* the payload read in place (wire/fastpath.h):
+									 * series 0..n-1, their keys and known ids;
+									 * NULL after the full decoder */
 	bool		follower_only;	/* decided from the label scan: nothing to store */
 	TimestampTz now;			/* wall clock (pha_now) at the start */
 	int64		future_limit_ms;	/* HA samples after this are dropped */

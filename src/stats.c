@@ -7,6 +7,8 @@
  * A backend adds to local pending counters while it writes and moves them
  * to the shared atomics (shmem.c) at commit, so aborted writes count for
  * nothing.  Without shared_preload_libraries the counters are not kept.
+ * The column tracked_replicas_overflow (0.3.0) is read from ha/cluster_stats.c
+ * through the function it registers at load (that file is a layer up).
  *
  *-------------------------------------------------------------------------
  */
@@ -42,10 +44,13 @@ typedef struct Pending
 static Pending pending;
 static bool has_pending = false;
 
+/* ha/cluster_stats.c's count of updates its full table dropped (0.3.0 column) */
+static int64 (*overflow_reader) (void) = NULL;
+
 PG_FUNCTION_INFO_V1(pha_stats);
 
 /* Columns of promscale_ha.stats() in this version, and room for them. */
-#define PHA_STATS_COLUMNS 24
+#define PHA_STATS_COLUMNS 25
 #define PHA_STATS_MAX_COLUMNS 32
 
 static void
@@ -84,6 +89,12 @@ void
 pha_stats_init(void)
 {
 	RegisterXactCallback(stats_xact_cb, NULL);
+}
+
+void
+pha_stats_set_overflow_reader(int64 (*reader) (void))
+{
+	overflow_reader = reader;
 }
 
 void
@@ -238,6 +249,8 @@ pha_stats(PG_FUNCTION_ARGS)
 	nulls[22] = (compress_last_run == 0);
 	v[23] = Int64GetDatum(compress_lag_s);
 	nulls[23] = (compress_last_run == 0);
+	/* added in 0.3.0 */
+	v[24] = Int64GetDatum(overflow_reader ? overflow_reader() : 0);
 
 	/*
 	 * A database still on an older version's SQL declares fewer columns (the

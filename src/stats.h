@@ -29,6 +29,12 @@ typedef struct PhaCounts
 
 extern void pha_stats_init(void);
 
+/*
+ * Where the column tracked_replicas_overflow of promscale_ha.stats comes
+ * from (ha/cluster_stats.c registers it at load; 0 until then).
+ */
+extern void pha_stats_set_overflow_reader(int64 (*reader) (void));
+
 /* Count what a request stored, and a write() call's outcome (applied at commit). */
 extern void pha_stats_samples(const PhaCounts *c);
 extern void pha_stats_request(const char *outcome);

@@ -18,6 +18,7 @@ PHA_DEB_PACKAGES=(
 	postgresql-15 postgresql-server-dev-15 libpq-dev
 	libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libmicrohttpd-dev
 	libzstd-dev python3 python3-snappy make gcc curl
+	chromium
 )
 
 # How long apt may take, in seconds, before we give up (a fresh machine needs ~2 min).

@@ -7,7 +7,10 @@
  * (promscale_ha.cluster_label / replica_label) joins the group of that pair
  * and loses its replica label; one with neither is stored as sent; one with
  * only one of them is stored without the HA election, or rejected when
- * promscale_ha.require_ha_labels is on.  The replica label is never stored.  A request usually holds a single
+ * promscale_ha.require_ha_labels is on.  The replica label is never stored.
+ * Series with the cluster label only are counted per cluster (cluster_stats.c,
+ * which warns).  With promscale_ha.high_availability off no series is HA data:
+ * both labels are ordinary labels, stored as sent.  A request usually holds a single
  * group, so the last group found is tried first: checking every series costs
  * two binary searches of its labels and one string compare.
  *
@@ -17,6 +20,7 @@
 
 #include "miscadmin.h"
 
+#include "ha/cluster_stats.h"
 #include "ha/group.h"
 #include "shmem.h"
 #include "wire/scan.h"
@@ -147,7 +151,9 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 						 errdetail("Series %zu of the request; timestamps are milliseconds since 1970-01-01 UTC.",
 								   i)));
 
-		if (cl != NULL && rl != NULL)
+		if (!pha_high_availability)
+			;					/* HA off: both labels are ordinary labels */
+		else if (cl != NULL && rl != NULL)
 		{
 			if (last >= 0 && value_is(cl, req->groups[last].in.cluster) &&
 				value_is(rl, req->groups[last].in.replica))
@@ -167,6 +173,9 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 					 errhint("Set both labels as external_labels of every Prometheus replica.")));
 		else if (rl != NULL)
 			remove_label(ts, rl);	/* the replica label is never stored */
+		else if (cl != NULL)	/* no HA: counted, and warned about */
+			pha_cluster_stats_no_replica((const char *) cl->value.data, cl->value.len,
+										 (int64) ts->n_samples);
 
 		add_series(req, ts, g, false);
 		req->counts.samples_received += ts->n_samples;
@@ -210,6 +219,8 @@ pha_group_add_scan(PhaRequest *req, const PhaSeriesScan *s, size_t n)
 {
 	int			last = -1;
 
+	if (!pha_high_availability)
+		return false;			/* no HA groups: the full decoder stores all */
 	for (size_t i = 0; i < n; i++)
 	{
 		if (s[i].odd || s[i].bad_time || s[i].cluster == NULL || s[i].replica == NULL ||

@@ -336,7 +336,7 @@ bool
 fe_auth_required(FeHandler handler)
 {
 	return fe_auth_enabled() && (handler == FE_H_WRITE || handler == FE_H_READ ||
-								  handler == FE_H_METRICS);
+								  handler == FE_H_METRICS || handler == FE_H_STATUS);
 }
 
 /* Value of one base64 character (standard alphabet), -1 when not one. */

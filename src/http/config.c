@@ -57,6 +57,7 @@ typedef enum OptId
 	OPT_TLS_KEY,
 	OPT_BEARER_TOKEN_FILE,
 	OPT_BASIC_AUTH_FILE,
+	OPT_HA_METRICS_TTL,
 	NUM_OPTS
 } OptId;
 
@@ -111,6 +112,8 @@ static const OptDef opts[NUM_OPTS] = {
 	"require the bearer token in FILE (mode 600)"},
 	[OPT_BASIC_AUTH_FILE] = {"basic-auth-file", "PHA_HTTP_BASIC_AUTH_FILE", "FILE", "",
 	"require basic auth, users in FILE (mode 600)"},
+	[OPT_HA_METRICS_TTL] = {"ha-metrics-ttl", "PHA_HTTP_HA_METRICS_TTL", "DURATION", "1s",
+	"reuse the HA state read for /metrics this long (0: every scrape)"},
 };
 
 /* Print --help. */
@@ -549,6 +552,11 @@ fe_config_load(int argc, char **argv, FeConfig *cfg)
 				ok = get_duration(val[i], 0, 3600000, &ms);
 				cfg->retry_after_s = (int) ((ms + 999) / 1000);
 				snprintf(err, sizeof(err), "expected a duration up to 1h");
+				break;
+			case OPT_HA_METRICS_TTL:
+				ok = get_duration(val[i], 0, 60000, &ms);
+				cfg->ha_metrics_ttl_ms = (int) ms;
+				snprintf(err, sizeof(err), "expected a duration up to 1m");
 				break;
 			case OPT_LOG_REQUESTS:
 				ok = parse_bool(val[i], &cfg->log_requests);

@@ -40,6 +40,7 @@ typedef struct FeConfig
 	char	   *tls_key;		/* PEM key file; set exactly when tls_cert is */
 	char	   *bearer_token_file;	/* NULL = no bearer token */
 	char	   *basic_auth_file;	/* NULL = no basic auth */
+	int			ha_metrics_ttl_ms;	/* cache of the HA state (ha_metrics.c) */
 } FeConfig;
 
 /* fe_config_load: 0 = run, 1 = --help/--version printed (exit 0), -1 = bad */

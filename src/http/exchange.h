@@ -27,6 +27,7 @@ typedef enum FeHandler
 	FE_H_HEALTHZ,
 	FE_H_METRICS,
 	FE_H_READ,
+	FE_H_STATUS,				/* GET /: the HA status page */
 	FE_H_OTHER,
 	FE_NUM_HANDLERS
 } FeHandler;

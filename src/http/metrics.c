@@ -57,7 +57,8 @@
 #define MAX_ERROR_ROWS		64
 
 static const char *const handler_names[FE_NUM_HANDLERS] = {
-	"write", "healthz", "metrics", "read", "other"
+	[FE_H_WRITE] = "write", [FE_H_HEALTHZ] = "healthz", [FE_H_METRICS] = "metrics",
+	[FE_H_READ] = "read", [FE_H_STATUS] = "status", [FE_H_OTHER] = "other"
 };
 
 /* Upper bounds of the latency histogram, seconds. */

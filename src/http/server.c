@@ -47,11 +47,13 @@
 
 #include "auth.h"
 #include "exchange.h"
+#include "ha_metrics.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "read.h"
 #include "server.h"
+#include "status_page.h"
 #include "tls.h"
 #include "write.h"
 
@@ -69,6 +71,8 @@ route(const char *url)
 		return FE_H_HEALTHZ;
 	if (strcmp(url, "/metrics") == 0)
 		return FE_H_METRICS;
+	if (strcmp(url, "/") == 0)
+		return FE_H_STATUS;
 	return FE_H_OTHER;
 }
 
@@ -95,20 +99,13 @@ answer_request(struct MHD_Connection *conn, FeExchange *ex)
 			if (!get)
 				return fe_respond(conn, ex, 405, "method_not_allowed", NULL,
 								  "use GET\n", 8, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-			return fe_metrics_serve(conn, ex);
+			return fe_ha_metrics_serve(conn, ex);
+		case FE_H_STATUS:
+			if (!get)
+				return fe_respond(conn, ex, 405, "method_not_allowed", NULL,
+								  "use GET\n", 8, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+			return fe_status_page_serve(conn, ex);
 		default:
-			if (get && strcmp(ex->path, "/") == 0)
-			{
-				static const char index_text[] =
-					"promscale-ha-http " FE_VERSION "\n"
-					"POST /write (or /api/v1/write): Prometheus remote write 1.0\n"
-					"POST /read  (or /api/v1/read): Prometheus remote read\n"
-					"GET  /healthz: 200 when the database answers\n"
-					"GET  /metrics: Prometheus metrics of this front end\n";
-
-				return fe_respond(conn, ex, 200, "ok", NULL, index_text,
-								  sizeof(index_text) - 1, NULL, NULL);
-			}
 			return fe_fail(conn, ex, 404, "not_found", "no such endpoint: %s", ex->path);
 	}
 }

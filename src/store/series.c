@@ -4,7 +4,8 @@
  *	  Label set -> series id, with a per-backend cache.
  *
  * A label set is identified by the SHA-256 of its sorted labels; that digest
- * is the unique key of promscale_ha.series.  Resolution is batched per
+ * is the unique key of promscale_ha.series.  Series whose label bytes the
+ * wire cache (wire_cache.c) knows come in with their ids and are not hashed.  Resolution is batched per
  * request: every series is hashed and looked up in a backend-local hash table
  * (no SQL for known series); the misses are looked up with one SELECT, the
  * still-missing ones created with one INSERT ... ON CONFLICT DO NOTHING (in
@@ -45,6 +46,7 @@
 #include "guc.h"
 #include "sql.h"
 #include "store/series.h"
+#include "store/wire_cache.h"
 
 typedef struct SeriesKey
 {
@@ -92,6 +94,7 @@ series_cache_reset(void)
 		hash_destroy(series_cache);
 	series_cache = NULL;
 	npending = 0;
+	pha_wire_cache_reset();
 }
 
 static void
@@ -158,6 +161,7 @@ pha_series_init(void)
 	CacheRegisterRelcacheCallback(series_relcache_cb, (Datum) 0);
 	RegisterXactCallback(series_xact_cb, NULL);
 	RegisterSubXactCallback(series_subxact_cb, NULL);
+	pha_wire_cache_init();
 }
 
 /* Trigger on promscale_ha.series: broadcast a relcache invalidation at commit. */
@@ -400,28 +404,32 @@ check_series_relid(void)
 }
 
 int
-pha_series_resolve(Prometheus__TimeSeries **ts, int n, int64 *ids)
+pha_series_resolve(Prometheus__TimeSeries **ts, const int64 *known, int n, int64 *ids)
 {
 	SeriesKey  *keys;
 	int		   *miss;
 	int			nmiss = 0;
 	int			created = 0;
-	pg_cryptohash_ctx *hctx;
+	pg_cryptohash_ctx *hctx = NULL;
 
 	if (n == 0)
 		return 0;
 	check_series_relid();
 	keys = palloc(n * sizeof(SeriesKey));
 	miss = palloc(n * sizeof(int));
-	hctx = pg_cryptohash_create(PG_SHA256);
-	if (hctx == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	for (int i = 0; i < n; i++)
 	{
 		SeriesEntry *e;
 
 		if ((i & 4095) == 4095)
 			CHECK_FOR_INTERRUPTS();
+		if (known != NULL && known[i] != PHA_WIRE_UNKNOWN)
+		{
+			ids[i] = known[i];	/* the wire cache knew its label bytes */
+			continue;
+		}
+		if (hctx == NULL && (hctx = pg_cryptohash_create(PG_SHA256)) == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		series_hash(hctx, ts[i], &keys[i]);
 		e = series_cache ? hash_search(series_cache, &keys[i], HASH_FIND, NULL) : NULL;
 		if (e != NULL)
@@ -429,7 +437,8 @@ pha_series_resolve(Prometheus__TimeSeries **ts, int n, int64 *ids)
 		else
 			miss[nmiss++] = i;
 	}
-	pg_cryptohash_free(hctx);
+	if (hctx != NULL)
+		pg_cryptohash_free(hctx);
 	if (nmiss == 0)
 		return 0;
 

@@ -23,11 +23,14 @@
 #      target came from the replica that led its time (or, at a takeover, from
 #      the successor filling in after the old leader's last sample of that
 #      series), the front ends answered 204 and 202;
-#   2. SIGKILL the leader Prometheus of c1: the other replica leads within
-#      failover_timeout + 5 s; for each of the 200 target series of c1, from
-#      10 s before the kill to 10 s after the new lease's start (sample time),
-#      consecutive samples are at most 1.5 scrape intervals apart; the killed
-#      replica is then restarted and follows;
+#   2. SIGKILL the leader Prometheus of c1, twice (one way, then back): the
+#      other replica leads within failover_timeout + 5 s; for each of the 200
+#      target series of c1, from 10 s before the kill to 10 s after the new
+#      lease's start (sample time), consecutive samples are at most 1.5 scrape
+#      intervals apart, and across the cut (the old leader's last sample, the
+#      new leader's first) each series keeps one sample per scrape slot: every
+#      spacing within 0.5 to 1.5 intervals (the measured minimum and maximum
+#      are printed); the killed replica is then restarted and follows;
 #   3. SIGKILL front end 1: haproxy marks it down, writes go on through front
 #      end 2 with no gap in either cluster; front end 1 is restarted;
 #   4. PostgreSQL stops mid-stream (pg_ctl stop -m fast): the front ends answer
@@ -39,7 +42,10 @@
 #
 # Every wait is bounded; every process started is stopped by its PID at exit
 # (trap).  Needs: prometheus, haproxy, curl, python3 (installed with apt-get
-# when missing).  Ports can be moved with PHA_E2E_PGPORT (default 55471) and
+# when missing).  PostgreSQL's programs are those of the pg_config first on
+# PATH (PHA_E2E_PGBIN overrides; Debian's is /usr/lib/postgresql/15/bin), so a
+# private installation is tested by putting its bin/ first on PATH.
+# Ports can be moved with PHA_E2E_PGPORT (default 55471) and
 # PHA_E2E_PORT_BASE (default 19200: haproxy; +1, +2 front ends; +9 haproxy
 # stats; +10 target; +91..+94 Prometheus).  PHA_E2E_KEEP=1 keeps the
 # temporary directory (it is always kept when a check fails).
@@ -48,7 +54,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-pgbin=/usr/lib/postgresql/15/bin
+pgbin=${PHA_E2E_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 pgport=${PHA_E2E_PGPORT:-55471}
 base=${PHA_E2E_PORT_BASE:-19200}
 lb_port=$base
@@ -59,6 +65,7 @@ declare -A prom_port=([c1r1]=$((base + 91)) [c1r2]=$((base + 92)) [c2r1]=$((base
 nseries=200              # counters served by the target, per cluster
 failover_timeout=5       # seconds, promscale_ha.failover_timeout
 max_gap=1.5              # seconds: 1.5 scrape intervals
+scrape_interval=1        # seconds, Prometheus' scrape_interval below
 
 start_time=$EPOCHREALTIME
 tmp=
@@ -447,6 +454,44 @@ gap_check() {
 	     FROM per"
 }
 
+# spacing_check CLUSTER FROM TO: the spacing of consecutive stored samples of the
+# cluster's target series over sample time [FROM, TO], in scrape intervals.  The
+# cut of a series is the pair where the replica digit changes (one replica's last
+# sample, the next one's first).  Prints "series_with_a_cut cuts cut_min cut_max
+# all_min all_max out_of_bounds" (out of [0.5, 1.5]: a doubled or a missing slot).
+spacing_check() {
+	sql "WITH t AS (
+	       SELECT s.series_id, s.time, s.value::bigint % 10 AS d,
+	              lag(s.time) OVER w AS prev, lag(s.value::bigint % 10) OVER w AS prev_d
+	       FROM promscale_ha.samples s JOIN promscale_ha.series r ON r.id = s.series_id
+	       WHERE $(series_filter "$1") AND s.value <> 'NaN'
+	         AND s.time BETWEEN to_timestamp($2) AND to_timestamp($3)
+	       WINDOW w AS (PARTITION BY s.series_id ORDER BY s.time)),
+	     q AS (
+	       SELECT series_id, d <> prev_d AS cut,
+	              extract(epoch FROM time - prev) / $scrape_interval AS ratio
+	       FROM t WHERE prev IS NOT NULL)
+	     SELECT count(DISTINCT series_id) FILTER (WHERE cut), count(*) FILTER (WHERE cut),
+	            coalesce(round(min(ratio) FILTER (WHERE cut), 3), -1),
+	            coalesce(round(max(ratio) FILTER (WHERE cut), 3), -1),
+	            coalesce(round(min(ratio), 3), -1), coalesce(round(max(ratio), 3), -1),
+	            count(*) FILTER (WHERE ratio < 0.5 OR ratio > 1.5)
+	     FROM q"
+}
+
+# expect_one_per_slot DESCRIPTION CLUSTER FROM TO: every target series changed
+# replica once in the window, and no spacing is outside [0.5, 1.5] intervals
+expect_one_per_slot() {
+	local desc=$1 c=$2 from=$3 to=$4 ns cuts cmin cmax amin amax bad
+	read -r ns cuts cmin cmax amin amax bad <<<"$(spacing_check "$c" "$from" "$to")"
+	if [ "${ns:-0}" = "$nseries" ] && [ "${cuts:-0}" = "$nseries" ] && [ "${bad:-1}" = 0 ]; then
+		ok "$desc: $c, one sample per scrape slot: spacing across the cut $cmin..$cmax intervals ($cuts series), every spacing $amin..$amax"
+	else
+		failed "$desc: $c, ${ns:-?} series changed replica (${cuts:-?} cuts, want $nseries each), spacing across the cut ${cmin:-?}..${cmax:-?}, every spacing ${amin:-?}..${amax:-?}, ${bad:-?} outside [0.5, 1.5] intervals"
+	fi
+	note "spacing ratio across the kill ($c): min $cmin max $cmax (all pairs: min $amin max $amax)"
+}
+
 # expect_no_gap DESCRIPTION CLUSTER FROM TO
 expect_no_gap() {
 	local desc=$1 c=$2 from=$3 to=$4 n bad largest
@@ -570,40 +615,61 @@ history_since() {
 	                       WHERE s.series_id = r.id AND s.time <= to_timestamp($2))")
 	[ "$n" = "$nseries" ]
 }
-check "c1 has 10 s of history before the kill" wait_until 30 eval 'history_since c1 "$(plus "$(now)" -10.5)"'
-old=$(leader_of c1)
-other=r1
-[ "$old" = r1 ] && other=r2
-kill_at=$(now)
-kill9 "prom-c1$old" || fatal "c1's leader ($old) is one of our Prometheus"
-note "SIGKILL prom-c1$old (c1's leader)"
 leads() { # leads CLUSTER REPLICA
 	[ "$(leader_of "$1")" = "$2" ]
 }
-check "c1: $other takes over within ${failover_timeout}s + 5 s of the kill" \
-	wait_until $((failover_timeout + 5)) leads c1 "$other"
-took=$(fsub "$(now)" "$kill_at")
-new_start=$(sql "SELECT extract(epoch FROM lease_start) FROM promscale_ha.ha_leases_logs
-                 WHERE cluster_name = 'c1' AND leader_name = '$other' ORDER BY lease_start DESC LIMIT 1")
-reason=$(sql "SELECT reason FROM promscale_ha.ha_leases_logs
-              WHERE cluster_name = 'c1' ORDER BY lease_start DESC LIMIT 1")
-note "takeover seen after $took s; the new lease starts at sample time $(fsub "${new_start:-0}" "$kill_at") s after the kill; reason: $reason"
-check "c1: the takeover is logged in ha_leases_logs as a failover" [ "$reason" = failover ]
-if [ -n "$new_start" ]; then
-	win_to=$(plus "$new_start" 10)
-	check "c1: data arrives up to 10 s after the new lease's start" wait_until 40 covered_until c1 "$win_to"
-	expect_no_gap "failover (10 s before the kill to 10 s after the takeover)" c1 \
-		"$(plus "$kill_at" -10)" "$win_to"
-fi
-expect_leader_samples c1
-restart_at=$(now)
-start_prom "c1$old"
-check "the killed replica c1 $old restarts" wait_until 60 prom_ready "c1$old"
-follows_again() {
-	[ "$(sql "SELECT count(*) FROM promscale_ha.replicas WHERE cluster = 'c1' AND replica = '$old'
-	          AND NOT is_leader AND last_write > to_timestamp($restart_at)")" = 1 ]
+follows_again() { # follows_again REPLICA EPOCH: it wrote as a follower of c1 since EPOCH
+	[ "$(sql "SELECT count(*) FROM promscale_ha.replicas WHERE cluster = 'c1' AND replica = '$1'
+	          AND NOT is_leader AND last_write > to_timestamp($2)")" = 1 ]
 }
-check "c1: the restarted $old writes again and follows" wait_until 30 follows_again
+# leader_dies N: SIGKILL c1's leader, check the takeover and the data across it,
+# restart the killed replica.  Run twice (N = 1, 2), once each way: the replicas'
+# scrape phases differ by p of an interval one way and 1 - p the other, so
+# whatever Prometheus chose, one of the two takeovers has its new leader less
+# than half an interval after the old one, where the scrape-slot rule must drop
+# the new leader's first sample.
+new_start=
+leader_dies() {
+	local n=$1 old other kill_at took reason win_to restart_at prev_start=$new_start
+	if [ -n "$prev_start" ]; then # the 10 s before this kill come after the last takeover
+		check "failover $n: 12 s of sample time since the last takeover" \
+			wait_until 30 eval 'fle "$(plus "$prev_start" 12)" "$(now)"'
+	fi
+	check "failover $n: c1 has 10 s of history before the kill" \
+		wait_until 30 eval 'history_since c1 "$(plus "$(now)" -10.5)"'
+	old=$(leader_of c1)
+	other=r1
+	[ "$old" = r1 ] && other=r2
+	kill_at=$(now)
+	kill9 "prom-c1$old" || fatal "c1's leader ($old) is one of our Prometheus"
+	note "failover $n: SIGKILL prom-c1$old (c1's leader)"
+	check "failover $n: c1: $other takes over within ${failover_timeout}s + 5 s of the kill" \
+		wait_until $((failover_timeout + 5)) leads c1 "$other"
+	took=$(fsub "$(now)" "$kill_at")
+	new_start=$(sql "SELECT extract(epoch FROM lease_start) FROM promscale_ha.ha_leases_logs
+	                 WHERE cluster_name = 'c1' AND leader_name = '$other' ORDER BY lease_start DESC LIMIT 1")
+	reason=$(sql "SELECT reason FROM promscale_ha.ha_leases_logs
+	              WHERE cluster_name = 'c1' ORDER BY lease_start DESC LIMIT 1")
+	note "takeover seen after $took s; the new lease starts at sample time $(fsub "${new_start:-0}" "$kill_at") s after the kill; reason: $reason"
+	check "failover $n: c1: the takeover is logged in ha_leases_logs as a failover" [ "$reason" = failover ]
+	if [ -n "$new_start" ]; then
+		win_to=$(plus "$new_start" 10)
+		check "failover $n: c1: data arrives up to 10 s after the new lease's start" \
+			wait_until 40 covered_until c1 "$win_to"
+		expect_no_gap "failover $n ($old -> $other, 10 s before the kill to 10 s after the takeover)" c1 \
+			"$(plus "$kill_at" -10)" "$win_to"
+		expect_one_per_slot "failover $n ($old -> $other, 10 s before the kill to 10 s after the takeover)" c1 \
+			"$(plus "$kill_at" -10)" "$win_to"
+	fi
+	expect_leader_samples c1
+	restart_at=$(now)
+	start_prom "c1$old"
+	check "failover $n: the killed replica c1 $old restarts" wait_until 60 prom_ready "c1$old"
+	check "failover $n: c1: the restarted $old writes again and follows" \
+		wait_until 30 follows_again "$old" "$restart_at"
+}
+leader_dies 1
+leader_dies 2
 
 # ---------------------------------------------------------------------------
 # 3. a front end dies

@@ -8,7 +8,9 @@
 #
 # The harnesses are test/fuzz/fuzz_*.c (but fuzz_common.c): fuzz_decode.c (snappy +
 # protobuf-c + validation, src/wire/decode.c), fuzz_scan.c (the follower fast path's
-# label-only scan, src/wire/scan.c, against the decoder) and fuzz_codec.c (the chunk
+# label-only scan, src/wire/scan.c, against the decoder), fuzz_fastpath.c (the write
+# path's in-place reading and cache keys, src/wire/fastpath.c, against the decoder),
+# the others named after what they fuzz, and fuzz_codec.c (the chunk
 # codecs, src/codec/: decoding untrusted chunks, bit-exact round trips).  SECONDS is
 # shared among them.  Seeds: test/fuzz/corpus_NAME when it exists, else test/fuzz/corpus.
 #
@@ -113,7 +115,7 @@ cflags=(-g -O1 -fno-omit-frame-pointer "${san[@]}" -I"$root/src" -I"$work/gen")
 # the Makefile with gcc's warnings, and clang's differ.
 werror=(-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare)
 "$cc" "${cflags[@]}" "${werror[@]}" -c "$here/fuzz_common.c" -o "$work/obj/fuzz_common.o"
-for src in wire/decode wire/scan wire/read wire/regex codec/xor codec/dense codec/chunk; do
+for src in wire/decode wire/scan wire/fastpath wire/read wire/regex codec/xor codec/dense codec/chunk; do
 	"$cc" "${cflags[@]}" -c "$root/src/$src.c" -o "$work/obj/$(basename "$src").o"
 done
 for p in types remote; do
@@ -138,7 +140,7 @@ corpus_of() {
 # dict_of HARNESS: the libFuzzer dictionary option for it, if it has one
 dict_of() {
 	case "$1" in
-	decode | scan) echo "-dict=$here/decode.dict" ;;
+	decode | scan | fastpath) echo "-dict=$here/decode.dict" ;;
 	esac
 }
 share=0

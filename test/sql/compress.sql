@@ -84,7 +84,8 @@ SELECT count(*) AS across_a_day FROM promscale_ha.chunks
 
 -- a takeover's gap fill sees the newest sample in the chunks: a leads cluster cz, b
 -- follows 300 ms behind; a's samples get compressed; then b takes over and its
--- buffered samples are kept only after a's newest one: 8 + 2 per series, not 8 + 9
+-- buffered samples are kept only after a's newest one, less the one 300 ms after it
+-- (the same scrape slot: README, HA rule 6): 8 + 1 per series, not 8 + 9
 SET promscale_ha.test_now = '2026-01-01 05:02:00+00';
 \set a1 `:gen --series 3 --series-offset 300 --samples 8 --cluster cz --replica a --start-ms 1767243600000 --hex`
 \set b1 `:gen --series 3 --series-offset 300 --samples 9 --cluster cz --replica b --start-ms 1767243600300 --hex`

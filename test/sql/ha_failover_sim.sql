@@ -2,7 +2,9 @@
 -- a at whole seconds and b 400 ms later.  The leader a dies at t=15 s in the middle of a
 -- send (only half of its series arrive).  b keeps sending, takes over once a has been
 -- silent for promscale_ha.failover_timeout, and its buffered requests fill the gap.
--- Per series there must be no duplicate timestamp and no missing scrape.
+-- Per series there must be no duplicate timestamp, no missing scrape and no doubled
+-- one: consecutive samples 0.5 to 1.5 intervals apart (b's first sample, 0.4 s after
+-- a's last, shares its scrape slot and is not stored; ha_scrape_slot.sql has more).
 -- Payloads come from promscale-ha-gen (run by the server through COPY FROM PROGRAM);
 -- the wall clock is promscale_ha.test_now, one commit per request.
 \getenv abs_builddir PG_ABS_BUILDDIR
@@ -43,7 +45,7 @@ RESET promscale_ha.test_now;
 SELECT leader_name, reason FROM promscale_ha.ha_leases_logs WHERE cluster_name = 'sim'
   ORDER BY lease_start;
 SELECT count(*) AS series FROM promscale_ha.series WHERE labels->>'cluster' = 'sim';
--- per series: samples, duplicates, the largest gap between consecutive samples
+-- per series: samples, duplicates, the smallest and largest gap between samples
 WITH s AS (
   SELECT x.series_id, x.time,
          x.time - lag(x.time) OVER (PARTITION BY x.series_id ORDER BY x.time) AS gap
@@ -51,9 +53,11 @@ WITH s AS (
   WHERE se.labels->>'cluster' = 'sim')
 SELECT count(DISTINCT series_id) AS series,
        min(n) AS min_samples, max(n) AS max_samples,
-       max(max_gap) <= interval '1 second' AS no_missing_scrape,
+       max(max_gap) <= interval '1.5 second' AS no_missing_scrape,
+       min(min_gap) >= interval '0.5 second' AS no_doubled_scrape,
        sum(n) = (SELECT count(DISTINCT (series_id, time)) FROM s) AS no_duplicate
-FROM (SELECT series_id, count(*) AS n, max(gap) AS max_gap FROM s GROUP BY series_id) per_series;
+FROM (SELECT series_id, count(*) AS n, min(gap) AS min_gap, max(gap) AS max_gap
+      FROM s GROUP BY series_id) per_series;
 -- the seam: where a's samples end and b's begin, per half of the series
 SELECT last_from_a, first_from_b, count(*) AS series FROM (
   SELECT x.series_id,

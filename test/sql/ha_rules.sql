@@ -80,7 +80,9 @@ SELECT replica_name, to_char(min_time AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') AS mi
 -- Rule 4 + 5: a is silent for 30 s (its last write was at 00:00:31); b's write at
 -- 00:01:02 takes over.  b's period starts 1 ms after a's newest stored sample
 -- (00:00:30.000); b's buffered samples newer than each series' newest stored one
--- (00:00:30.5, sent while b followed) are replayed: one sample per scrape, no gap.
+-- are replayed, but not one in the scrape slot of that one: b's 00:00:30.5 (sent
+-- while b followed) is 0.5 s after a's, under half of b's 15 s interval, so b's
+-- series go on at 00:00:45.5: one sample per scrape, no gap (ha_scrape_slot.sql).
 \set b2 `:gen --series 3 --cluster c1 --replica b --start-ms 1767225645500 --samples 2 --hex`
 SET promscale_ha.test_now = '2026-01-01 00:01:02+00';
 SELECT samples_received, samples_written, samples_deduplicated, samples_replayed, outcome

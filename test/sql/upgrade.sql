@@ -85,6 +85,53 @@ SELECT samples_written, series_created, outcome FROM promscale_ha.write(:'b3');
 SELECT count(*) AS series_after FROM promscale_ha.series;
 RESET promscale_ha.test_now;
 
+----------------------------------------------------------------------------------------
+-- 0.2.0 -> 0.3.0 (issue 12: HA you can watch): a database made at 0.2.0 with HA data,
+-- a follower and series without the replica label is updated; the data reads back, and
+-- the new objects (cluster_stats, stats.tracked_replicas_overflow, the switch
+-- promscale_ha.high_availability) work on it.  The counters are the library's, kept
+-- in shared memory: the writes made before the update are counted.
+----------------------------------------------------------------------------------------
+SET client_min_messages = warning;
+DROP EXTENSION promscale_ha;
+CREATE EXTENSION promscale_ha VERSION '0.2.0';
+RESET client_min_messages;
+SELECT extversion FROM pg_extension WHERE extname = 'promscale_ha';
+\set u3a `:gen --series 6 --samples 4 --cluster u3 --replica a --start-ms 1767225600000 --hex`
+\set u3b `:gen --series 6 --samples 4 --cluster u3 --replica b --start-ms 1767225600300 --hex`
+\set u3solo `:gen --series 2 --samples 3 --series-offset 30 --cluster u3_solo --start-ms 1767225600000 --hex`
+SET promscale_ha.test_now = '2026-01-01 00:10:00+00';
+SELECT samples_written, samples_deduplicated, outcome FROM promscale_ha.write(:'u3a');
+SELECT samples_written, samples_deduplicated, outcome FROM promscale_ha.write(:'u3b');
+SELECT samples_written, outcome FROM promscale_ha.write(:'u3solo');
+-- at 0.2.0 stats() has its 24 columns
+SELECT count(*) AS stats_columns_before FROM pg_attribute
+  WHERE attrelid = 'promscale_ha.stats'::regclass AND attnum > 0;
+CREATE TEMP TABLE before3 AS
+  SELECT series_id, time, float8send(value) AS bits FROM promscale_ha.samples;
+
+ALTER EXTENSION promscale_ha UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'promscale_ha';
+SELECT count(*) AS samples_differ FROM (
+  (SELECT * FROM before3 EXCEPT ALL SELECT series_id, time, float8send(value) FROM promscale_ha.samples)
+  UNION ALL
+  (SELECT series_id, time, float8send(value) FROM promscale_ha.samples EXCEPT ALL SELECT * FROM before3)) x;
+SELECT cluster, coalesce(replica, '(none)') AS replica, samples_accepted, samples_deduplicated,
+       samples_without_replica, requests
+  FROM promscale_ha.cluster_stats WHERE cluster LIKE 'u3%' ORDER BY 1, 2;
+SELECT tracked_replicas_overflow FROM promscale_ha.stats;
+SELECT has_table_privilege('promscale_ha_reader', 'promscale_ha.cluster_stats', 'SELECT') AS reader_sees_cluster_stats,
+       has_table_privilege('promscale_ha_reader', 'promscale_ha.stats', 'SELECT') AS reader_sees_stats;
+-- writing goes on: the leader stays, and with high_availability off both replicas store
+\set u3a2 `:gen --series 6 --samples 4 --cluster u3 --replica a --start-ms 1767225660000 --hex`
+SELECT samples_written, outcome FROM promscale_ha.write(:'u3a2');
+SET promscale_ha.high_availability = off;
+SELECT samples_written, samples_deduplicated, series_created, outcome FROM promscale_ha.write(:'u3b');
+RESET promscale_ha.high_availability;
+SELECT cluster, samples_accepted, requests FROM promscale_ha.cluster_stats
+  WHERE cluster = 'u3' AND replica = 'a';
+RESET promscale_ha.test_now;
+
 -- back to a fresh install at the default version for the suites after this one
 SET client_min_messages = warning;
 DROP EXTENSION promscale_ha;

@@ -1,0 +1,518 @@
+/*-------------------------------------------------------------------------
+ *
+ * fastpath.c
+ *	  The write path's in-place reading of a decompressed WriteRequest.
+ *
+ * protobuf-c unpacks every label into a message of its own and copies its
+ * bytes; validation then reads every byte again.  For the usual request --
+ * series of labels and samples, as Prometheus sends them -- this file walks
+ * the protobuf wire format once and builds light prometheus.WriteRequest
+ * structures whose label names and values point into the decompressed buffer,
+ * with all series, labels and samples of the request in five arena arrays.
+ * Each series also gets a key: its Label fields' bytes as sent (the replica
+ * label set aside) and a 64-bit hash of them, which the caller's series cache
+ * looks up (a hit needs neither validation nor SHA-256).
+ *
+ * Anything unusual -- a field other than labels and samples, a wrong wire
+ * type, a repeated scalar, exemplars, histograms, metadata -- returns false
+ * and the caller runs the full decoder (decode.c), which accepts or rejects
+ * as it always did.  The same holds for a request that might approach the
+ * decoder's memory bound (max_amplification): from the counts of messages,
+ * fields and bytes an upper bound of what protobuf-c would allocate is
+ * computed, and unless it is clearly below the bound the full decoder
+ * decides.  So this path accepts only what the decoder accepts, yields the
+ * same series and samples, and rejects nothing itself; test/fuzz/
+ * fuzz_fastpath.c checks that against the decoder.
+ *
+ * Plain C, no PostgreSQL headers.  Field numbers: proto/types.proto and
+ * proto/remote.proto.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "wire/fastpath.h"
+
+#include <string.h>
+
+#define WT_VARINT	0
+#define WT_FIXED64	1
+#define WT_LEN		2
+
+/* decode.c's arena block, and protobuf-c's per-field scan record (bytes, rounded up) */
+#define ARENA_BLOCK			(256 * 1024)
+#define SCANNED_MEMBER		40
+#define SLAB_FIRST			16		/* fields protobuf-c scans without allocating */
+
+/* A varint of at most 10 bytes, as protobuf-c reads one. */
+static inline bool
+get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t	r = 0;
+
+	for (int i = 0; i < 10 && *p < end; i++)
+	{
+		uint8_t		b = *(*p)++;
+
+		r |= (uint64_t) (b & 0x7F) << (7 * i);
+		if ((b & 0x80) == 0)
+		{
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A field's key (at most 5 bytes, field number > 0) and, for a
+ * length-delimited field, its bounds (a length of at most 5 bytes that fits).
+ * Only the wire types the messages here use are accepted.
+ */
+static inline bool
+get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
+		  const uint8_t **sub, const uint8_t **sub_end)
+{
+	const uint8_t *start = *p;
+	uint64_t	key,
+				len;
+
+	if (*p < end && **p < 0x80)
+		key = *(*p)++;			/* the usual one-byte key */
+	else if (!get_varint(p, end, &key) || *p - start > 5 || key > UINT32_MAX)
+		return false;
+	if ((key >> 3) == 0)
+		return false;
+	*field = (uint32_t) (key >> 3);
+	*wt = (int) (key & 7);
+	if (*wt == WT_LEN)
+	{
+		start = *p;
+		if (*p < end && **p < 0x80)
+			len = *(*p)++;
+		else if (!get_varint(p, end, &len) || *p - start > 5)
+			return false;
+		if (len > (uint64_t) (end - *p))
+			return false;
+		*sub = *p;
+		*sub_end = *p + len;
+		*p += len;
+		return true;
+	}
+	if (*wt == WT_FIXED64)
+	{
+		if (end - *p < 8)
+			return false;
+		*sub = *p;
+		*p += 8;
+		return true;
+	}
+	if (*wt == WT_VARINT)
+	{
+		*sub = *p;
+		return get_varint(p, end, &len);
+	}
+	return false;
+}
+
+/*
+ * Counts of the first pass, and a bound of the arena bytes protobuf-c would
+ * take: allocations of at most ARENA_BLOCK / 4 share blocks (small, the
+ * largest max_alloc), larger ones get a block of their own (big).
+ */
+typedef struct Counts
+{
+	size_t		nseries;
+	size_t		nlabels;
+	size_t		nsamples;
+	size_t		small;
+	size_t		big;
+	size_t		max_alloc;
+} Counts;
+
+/* One allocation of protobuf-c, as pha_arena_alloc rounds it. */
+static inline void
+add_alloc(Counts *c, size_t size)
+{
+	size = (size + 15) & ~(size_t) 7;	/* 8-aligned, and never 0 */
+	if (size > ARENA_BLOCK / 4)
+		c->big += size;
+	else
+	{
+		c->small += size;
+		if (size > c->max_alloc)
+			c->max_alloc = size;
+	}
+}
+
+/* protobuf-c's scan slabs for a message of n fields: none up to 16, then doubling. */
+static void
+add_slabs(Counts *c, size_t n)
+{
+	size_t		cap = SLAB_FIRST,
+				size = SLAB_FIRST;
+
+	while (cap < n)
+	{
+		size *= 2;
+		add_alloc(c, size * SCANNED_MEMBER);
+		cap += size;
+	}
+}
+
+static inline uint64_t
+rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* One step of the hash: mix 8 bytes into h. */
+static inline uint64_t
+hash_word(uint64_t h, uint64_t w)
+{
+	h ^= w * 0x9E3779B97F4A7C15ULL;
+	return rotl64(h, 29) * 0xBF58476D1CE4E5B9ULL;
+}
+
+static uint64_t
+hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+	uint64_t	w;
+
+	for (; n >= 8; p += 8, n -= 8)
+	{
+		memcpy(&w, p, 8);
+		h = hash_word(h, w);
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	return hash_word(h, w ^ ((uint64_t) n << 56));
+}
+
+uint64_t
+pha_wire_hash(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint64_t seed)
+{
+	uint64_t	h = hash_bytes(seed ^ 0x243F6A8885A308D3ULL, a, alen);
+
+	h = hash_bytes(h, b, blen);
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDULL;
+	h ^= h >> 33;
+	return h;
+}
+
+bool
+pha_wire_key_equal(const PhaWireKey *key, const uint8_t *p, size_t len)
+{
+	return key->len[0] + key->len[1] == len &&
+		(key->len[0] == 0 || memcmp(p, key->part[0], key->len[0]) == 0) &&
+		(key->len[1] == 0 || memcmp(p + key->len[0], key->part[1], key->len[1]) == 0);
+}
+
+/* First pass over one series: count, and add protobuf-c's allocations to the bound. */
+static bool
+count_series(const uint8_t *p, const uint8_t *end, Counts *c)
+{
+	size_t		nl = 0,
+				ns = 0;
+
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != WT_LEN ||
+			(field != 1 && field != 2))
+			return false;		/* exemplars, histograms, unknown fields */
+		if (field == 1)
+		{
+			size_t		len = (size_t) (sub_end - sub);
+
+			if (len > ARENA_BLOCK / 8)
+				return false;	/* a huge label: the decoder judges */
+			nl++;
+			/* the Label, its name and value copied: together at most len + 16 */
+			add_alloc(c, sizeof(Prometheus__Label));
+			add_alloc(c, len);
+			add_alloc(c, 0);
+		}
+		else
+		{
+			ns++;
+			add_alloc(c, sizeof(Prometheus__Sample));
+		}
+	}
+	add_alloc(c, sizeof(Prometheus__TimeSeries));
+	add_alloc(c, nl * sizeof(void *));
+	add_alloc(c, ns * sizeof(void *));
+	add_slabs(c, nl + ns);
+	c->nlabels += nl;
+	c->nsamples += ns;
+	c->nseries++;
+	return true;
+}
+
+/* Label{name=1, value=2}, each at most once; a missing one is empty, as in protobuf-c. */
+static inline bool
+read_label(const uint8_t *p, const uint8_t *end, Prometheus__Label *l)
+{
+	bool		has_name = false,
+				has_value = false;
+
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != WT_LEN)
+			return false;
+		if (field == 1 && !has_name)
+		{
+			l->name.data = (uint8_t *) sub;
+			l->name.len = (size_t) (sub_end - sub);
+			has_name = true;
+		}
+		else if (field == 2 && !has_value)
+		{
+			l->value.data = (uint8_t *) sub;
+			l->value.len = (size_t) (sub_end - sub);
+			has_value = true;
+		}
+		else
+			return false;
+	}
+	return true;
+}
+
+/* Sample{value=1 (double), timestamp=2 (int64)}, each at most once, 0 when missing. */
+static inline bool
+read_sample(const uint8_t *p, const uint8_t *end, Prometheus__Sample *s)
+{
+	bool		has_value = false,
+				has_time = false;
+
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+		uint64_t	v;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (field == 1 && wt == WT_FIXED64 && !has_value)
+		{
+			memcpy(&v, sub, 8);
+			memcpy(&s->value, &v, 8);
+			has_value = true;
+		}
+		else if (field == 2 && wt == WT_VARINT && !has_time)
+		{
+			if (!get_varint(&sub, end, &v))
+				return false;
+			s->timestamp = (int64_t) v;
+			has_time = true;
+		}
+		else
+			return false;
+	}
+	return true;
+}
+
+/* Byte-wise order of two names, as Prometheus sorts them. */
+static inline int
+name_cmp(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	size_t		n = a->len < b->len ? a->len : b->len;
+	int			r = n ? memcmp(a->data, b->data, n) : 0;
+
+	return r != 0 ? r : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Per-request state of the second pass. */
+typedef struct Fill
+{
+	const PhaDecodeLimits *limits;
+	const char *rl;
+	size_t		rl_len;
+	uint64_t	seed;
+	Prometheus__Label **lptr;
+	Prometheus__Label *labels;
+	Prometheus__Sample **sptr;
+	Prometheus__Sample *samples;
+} Fill;
+
+/* Second pass over one series: fill ts and its key. */
+static bool
+fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSeries *ts,
+			PhaWireKey *key)
+{
+	static const Prometheus__Label label_init = PROMETHEUS__LABEL__INIT;
+	static const Prometheus__Sample sample_init = PROMETHEUS__SAMPLE__INIT;
+	const uint8_t *first = NULL,
+			   *last = NULL,
+			   *rs = NULL,
+			   *re = NULL;
+	bool		ok = true;
+	const PhaDecodeLimits *lim = f->limits;
+
+	ts->labels = f->lptr;
+	ts->samples = f->sptr;
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *start = p,
+				   *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (field == 1)
+		{
+			Prometheus__Label *l = f->labels++;
+
+			*l = label_init;
+			if (!read_label(sub, sub_end, l))
+				return false;
+			f->lptr[ts->n_labels] = l;
+			if (first == NULL)
+				first = start;
+			else if (start != last)
+				ok = false;		/* labels not in one run: no key */
+			last = p;
+			if (l->value.len == 0 ||
+				(lim->max_label_name_len > 0 && l->name.len > lim->max_label_name_len) ||
+				(lim->max_label_value_len > 0 && l->value.len > lim->max_label_value_len) ||
+				(ts->n_labels > 0 && name_cmp(&ts->labels[ts->n_labels - 1]->name, &l->name) >= 0))
+				ok = false;
+			if (f->rl_len > 0 && l->name.len == f->rl_len &&
+				memcmp(l->name.data, f->rl, f->rl_len) == 0)
+			{
+				if (rs != NULL || !pha_label_name_valid(l->name.data, l->name.len) ||
+					!pha_utf8_valid(l->value.data, l->value.len))
+					ok = false;
+				rs = start;
+				re = p;
+			}
+			ts->n_labels++;
+		}
+		else
+		{
+			Prometheus__Sample *s = f->samples++;
+
+			*s = sample_init;
+			if (!read_sample(sub, sub_end, s))
+				return false;
+			f->sptr[ts->n_samples++] = s;
+		}
+	}
+	f->lptr += ts->n_labels;
+	f->sptr += ts->n_samples;
+	if (lim->max_labels > 0 && ts->n_labels > lim->max_labels)
+		ok = false;
+	key->cacheable = ok && first != NULL;
+	if (!key->cacheable)
+	{
+		key->part[0] = key->part[1] = NULL;
+		key->len[0] = key->len[1] = 0;
+		key->hash = 0;
+		return true;
+	}
+	key->part[0] = first;
+	key->len[0] = (size_t) ((rs ? rs : last) - first);
+	key->part[1] = rs ? re : last;
+	key->len[1] = rs ? (size_t) (last - re) : 0;
+	key->hash = pha_wire_hash(key->part[0], key->len[0], key->part[1], key->len[1], f->seed);
+	return true;
+}
+
+bool
+pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
+			   const char *replica_label, uint64_t seed, PhaArena *arena, PhaFastRequest *out)
+{
+	static const Prometheus__WriteRequest wr_init = PROMETHEUS__WRITE_REQUEST__INIT;
+	static const Prometheus__TimeSeries ts_init = PROMETHEUS__TIME_SERIES__INIT;
+	const uint8_t *p = raw;
+	const uint8_t *end = raw + raw_len;
+	Counts		c;
+	Fill		f;
+	Prometheus__TimeSeries *ts;
+	size_t		i;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != WT_LEN ||
+			!count_series(sub, sub_end, &c))
+			return false;		/* metadata, unknown fields, malformed */
+	}
+	if (c.nseries == 0 || (limits->max_series > 0 && c.nseries > limits->max_series))
+		return false;
+
+	/*
+	 * The decoder refuses to take more than raw_len * max_amplification plus
+	 * four blocks (decode.c).  Small allocations fill each new block to at
+	 * least ARENA_BLOCK - max_alloc, and the last one may be new and nearly
+	 * empty; big ones take what they ask.  Only when that bound is within the
+	 * decoder's is this path taken.
+	 */
+	add_alloc(&c, sizeof(Prometheus__WriteRequest));
+	add_alloc(&c, c.nseries * sizeof(void *));
+	add_slabs(&c, c.nseries);
+	if (limits->max_amplification > 0)
+	{
+		double		bound = (double) c.small * ARENA_BLOCK / (ARENA_BLOCK - c.max_alloc) +
+			ARENA_BLOCK + (double) c.big;
+
+		if (bound > (double) raw_len * (double) limits->max_amplification + 4.0 * ARENA_BLOCK)
+			return false;
+	}
+
+	ts = pha_arena_alloc(arena, c.nseries * sizeof(Prometheus__TimeSeries));
+	out->wr = wr_init;
+	out->wr.timeseries = pha_arena_alloc(arena, c.nseries * sizeof(Prometheus__TimeSeries *));
+	out->keys = pha_arena_alloc(arena, c.nseries * sizeof(PhaWireKey));
+	out->ids = pha_arena_alloc(arena, c.nseries * sizeof(int64_t));
+	f.lptr = pha_arena_alloc(arena, (c.nlabels + 1) * sizeof(Prometheus__Label *));
+	f.labels = pha_arena_alloc(arena, (c.nlabels + 1) * sizeof(Prometheus__Label));
+	f.sptr = pha_arena_alloc(arena, (c.nsamples + 1) * sizeof(Prometheus__Sample *));
+	f.samples = pha_arena_alloc(arena, (c.nsamples + 1) * sizeof(Prometheus__Sample));
+	if (ts == NULL || out->wr.timeseries == NULL || out->keys == NULL || out->ids == NULL ||
+		f.lptr == NULL || f.labels == NULL || f.sptr == NULL || f.samples == NULL)
+		return false;
+	f.limits = limits;
+	f.rl = replica_label;
+	f.rl_len = replica_label ? strlen(replica_label) : 0;
+	if (f.rl_len == 8 && memcmp(replica_label, "__name__", 8) == 0)
+		f.rl_len = 0;			/* a key without __name__ could not vouch for it */
+	f.seed = seed;
+
+	p = raw;
+	for (i = 0; p < end; i++)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;		/* can't happen: the first pass read it */
+		ts[i] = ts_init;
+		out->wr.timeseries[i] = &ts[i];
+		out->ids[i] = PHA_WIRE_UNKNOWN;
+		if (!fill_series(sub, sub_end, &f, &ts[i], &out->keys[i]))
+			return false;
+	}
+	out->wr.n_timeseries = c.nseries;
+	return true;
+}

@@ -1,0 +1,74 @@
+/*-------------------------------------------------------------------------
+ *
+ * fastpath.h
+ *	  The write path's in-place reading of a decompressed WriteRequest:
+ *	  series, labels and samples taken straight off the wire, each series'
+ *	  label bytes hashed for the series cache.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHA_FASTPATH_H
+#define PHA_FASTPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/decode.h"
+
+/* ids[i] of a series the cache does not know */
+#define PHA_WIRE_UNKNOWN INT64_MIN
+/* ids[i] of a series whose label bytes the cache knows as valid, its id not yet */
+#define PHA_WIRE_VALID (INT64_MIN + 1)
+
+/*
+ * The label bytes of one series exactly as they came on the wire (each
+ * Label field with its key and length), the replica label set aside: at most
+ * two runs of bytes, before and after it.  Equal bytes mean an equal label set.
+ */
+typedef struct PhaWireKey
+{
+	const uint8_t *part[2];
+	size_t		len[2];
+	uint64_t	hash;
+	bool		cacheable;		/* labels sorted, none empty, within the limits, the
+								 * replica label (if any) valid: a cache hit needs
+								 * no validation */
+} PhaWireKey;
+
+/*
+ * A request read in place.  wr is a light prometheus.WriteRequest: its
+ * series, labels and samples live in the arena, label names and values point
+ * into the raw buffer (which must outlive it).  keys[i] and ids[i] belong to
+ * wr.timeseries[i]; ids are filled by the caller's cache probe.
+ */
+typedef struct PhaFastRequest
+{
+	Prometheus__WriteRequest wr;
+	PhaWireKey *keys;
+	int64_t    *ids;
+	uint64_t	generation;		/* the cache's generation when ids were filled */
+} PhaFastRequest;
+
+/*
+ * Read raw in place.  Returns false, having built nothing usable, for
+ * anything the full decoder (pha_unpack) must judge: a malformed message,
+ * fields other than labels and samples, exemplars, histograms, metadata, a
+ * repeated or missing scalar, more series than allowed, or a request that
+ * might come near the decoder's memory bound.  On true the series are NOT
+ * validated: the caller validates those the cache does not know
+ * (pha_validate_series), and falls back to the full decoder when one fails.
+ * replica_label (may be NULL) names the label set aside from the keys.
+ */
+extern bool pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
+						   const char *replica_label, uint64_t seed, PhaArena *arena,
+						   PhaFastRequest *out);
+
+/* 64-bit hash of the two parts of a key, with a seed (not cryptographic). */
+extern uint64_t pha_wire_hash(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+							  uint64_t seed);
+
+/* Do the key's bytes equal the len bytes at p? */
+extern bool pha_wire_key_equal(const PhaWireKey *key, const uint8_t *p, size_t len);
+
+#endif							/* PHA_FASTPATH_H */
