@@ -58,7 +58,7 @@ int			pha_compress_batch = 4;
 int			pha_read_max_samples = 50000000;
 int			pha_read_max_series = 1000000;
 int			pha_read_frame_bytes = 1024 * 1024;
-int			pha_read_batch_series = 256;
+int			pha_read_batch_series = 64;
 
 static const struct config_enum_entry chunk_format_options[] = {
 	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
@@ -314,7 +314,7 @@ pha_guc_init(void)
 							"Larger batches save a query per series; the batch's samples are "
 							"held in memory together (a batch that would pass "
 							"promscale_ha.read_max_samples is read series by series).",
-							&pha_read_batch_series, 256, 1, 100000,
+							&pha_read_batch_series, 64, 1, 100000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)

@@ -7,26 +7,38 @@
  *	  decode    request -> ReadRequest and its response type (wire/read.c)
  *	  select    per query, the matchers -> a cursor over the matching series,
  *	            ordered as Prometheus orders label sets (store/matchers.c)
- *	  fetch     per series, its samples in [start, end] from the view
- *	            promscale_ha.samples (head and chunks), kept plan, sorted here
+ *	  fetch     per batch of up to promscale_ha.read_batch_series series (one
+ *	            cursor fetch), their samples in [start, end] from the view
+ *	            promscale_ha.samples (head and chunks) in one query, kept plan
+ *	            (series_id = ANY($1): index or bitmap scans on the head
+ *	            partitions, the chunk scan reads each series' chunks by its
+ *	            key), grouped by series and sorted by time here
  *	  encode    SAMPLES: every series into one snappy ReadResponse, one row;
  *	            STREAMED_XOR_CHUNKS: 120-sample XOR chunks, series packed into
  *	            frames of at most promscale_ha.read_frame_bytes, one row each
  *
  * The function returns a set in value-per-call mode: for 'chunks' each call
  * reads series until a frame is complete and returns it, so memory stays at
- * about one series plus one frame whatever the size of the result (when the
+ * about one batch plus one frame whatever the size of the result (when the
  * function runs in a select list; in FROM the executor stores the rows in a
  * tuplestore, which spills to disk).  The series cursor (an SPI portal)
  * outlives each call's SPI connection; an ExprContext callback closes it
  * when the statement stops early.  All SPI runs read-only, on the
  * statement's snapshot: the whole response reads one consistent state.
  *
- * Memory: a context for the request (decoded request, cursor batch, frame
- * being filled, frames ready) under the SRF's multi-call context, and one
- * reset per series.  Limits are checked per series as they are crossed, so a
- * stream fails mid-way (the front end turns that into a broken stream).  No
- * lock is taken beyond the AccessShareLocks of the reads.
+ * Memory: a context for the request (decoded request, frame being filled,
+ * frames ready, and the buffers the batch query's rows arrive in: a receiver
+ * of ours takes them from the executor, no SPI tuple table; kept and grown to
+ * the largest batch) under the SRF's multi-call context, one reset per batch
+ * (its labels and samples, grouped by series with a stable counting pass in
+ * the batch's order; a series is sorted only if its rows came out of time
+ * order) and one reset per series (its encoding).  Limits are
+ * checked per series as they are crossed, so a stream fails mid-way (the
+ * front end turns that into a broken stream).  A batch's query returns at
+ * most the samples left under promscale_ha.read_max_samples plus one; a
+ * batch that reaches that is read again series by series, as one query each,
+ * so the limit fails at the same series, with the same error, as unbatched.
+ * No lock is taken beyond the AccessShareLocks of the reads.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,15 +66,15 @@ PG_FUNCTION_INFO_V1(pha_read);
 
 /* Decoded bytes per request byte: a ReadRequest is a few matchers (as ingest.c). */
 #define READ_MAX_AMPLIFICATION	16
-/* Series fetched from the cursor at a time. */
-#define SERIES_BATCH			64
-
 /* One series as the cursor returns it: id and labels, sorted by name. */
 typedef struct SeriesRow
 {
 	int64		id;
 	int			n_labels;
 	PhaReadLabel *labels;
+	/* its samples: [off, off + n) of the arrays load_samples filled */
+	int64		off;
+	int64		n;
 } SeriesRow;
 
 /* One frame ready to be returned. */
@@ -76,7 +88,7 @@ typedef struct ReadyFrame
 typedef struct ReadState
 {
 	MemoryContext cxt;			/* the request's life */
-	MemoryContext batch_cxt;	/* the current cursor batch */
+	MemoryContext batch_cxt;	/* the current batch: labels and samples */
 	MemoryContext series_cxt;	/* reset per series */
 	Prometheus__ReadRequest *req;
 	PhaReadResponseType type;
@@ -91,8 +103,17 @@ typedef struct ReadState
 	int			batch_n;
 	int			batch_pos;
 	bool		cursor_done;
+	int64	   *batch_t;		/* the batch's samples, series by series */
+	double	   *batch_v;
+	bool		batch_by_series;	/* too many samples: one query per series */
 
-	/* the series just fetched (series_cxt) */
+	/* rows of the samples query as they arrive, kept and grown (cxt) */
+	int32	   *in_pos;
+	int64	   *in_t;
+	double	   *in_v;
+	int64		in_cap;
+
+	/* the series just fetched (in batch_cxt, or series_cxt by series) */
 	SeriesRow  *cur;
 	int64	   *t;
 	double	   *v;
@@ -250,7 +271,9 @@ text_array(Datum d, int *n, Datum **elems)
 	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, elems, &nulls, n);
 }
 
-/* Fetch the next batch of series from the cursor into batch_cxt. */
+static void load_batch_samples(ReadState *st);
+
+/* Fetch the next batch of series from the cursor, with their samples, into batch_cxt. */
 static void
 fetch_batch(ReadState *st)
 {
@@ -259,7 +282,7 @@ fetch_batch(ReadState *st)
 
 	if (!PortalIsValid(portal))
 		elog(ERROR, "series cursor \"%s\" is gone", st->portal);
-	SPI_cursor_fetch(portal, true, SERIES_BATCH);
+	SPI_cursor_fetch(portal, true, pha_read_batch_series);
 	MemoryContextReset(st->batch_cxt);
 	st->batch_pos = 0;
 	st->batch_n = (int) SPI_processed;
@@ -289,6 +312,7 @@ fetch_batch(ReadState *st)
 		row->id = DatumGetInt64(id);
 		row->n_labels = 0;
 		row->labels = NULL;
+		row->off = row->n = 0;
 		if (isnull)
 			continue;			/* labels '{}': cannot be, write() needs __name__ */
 		vals = SPI_getbinval(tup, desc, 3, &isnull);
@@ -311,13 +335,115 @@ fetch_batch(ReadState *st)
 	}
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
+	load_batch_samples(st);
 }
 
+/* A batch's series in id order, to find a row's batch position. */
+typedef struct SeriesPos
+{
+	int64		id;
+	int			pos;
+} SeriesPos;
+
+/*
+ * Receives the batch query's rows straight from the executor (no SPI tuple
+ * table): each row's batch position, time and value, in arrival order.
+ */
+typedef struct BatchReceiver
+{
+	DestReceiver pub;
+	ReadState  *st;				/* in_pos/in_t/in_v: per row, arrival order */
+	const SeriesPos *index;
+	int			nrows;
+	int64	   *count;			/* rows per batch position */
+	int64		n;
+	int64		last_id;		/* rows come mostly grouped by series */
+	int			last_pos;
+} BatchReceiver;
+
+static int
+series_pos_cmp(const void *a, const void *b)
+{
+	const SeriesPos *x = a;
+	const SeriesPos *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static bool
+batch_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	BatchReceiver *r = (BatchReceiver *) self;
+	ReadState  *st = r->st;
+	int64		id;
+
+	slot_getallattrs(slot);
+	if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2])
+		return true;
+	id = DatumGetInt64(slot->tts_values[0]);
+	if (r->last_pos < 0 || id != r->last_id)
+	{
+		int			lo = 0,
+					hi = r->nrows;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (r->index[mid].id < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= r->nrows || r->index[lo].id != id)
+			elog(ERROR, "samples query returned series %lld, which was not asked for",
+				 (long long) id);
+		r->last_id = id;
+		r->last_pos = r->index[lo].pos;
+	}
+	if (r->n == st->in_cap)
+	{
+		int64		cap = st->in_cap * 2;
+
+		if ((Size) cap * sizeof(int64) > MaxAllocHugeSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("remote-read batch of %d series has too many samples", r->nrows),
+					 errhint("Lower promscale_ha.read_batch_series or set promscale_ha.read_max_samples.")));
+		st->in_pos = repalloc_huge(st->in_pos, sizeof(int32) * cap);
+		st->in_t = repalloc_huge(st->in_t, sizeof(int64) * cap);
+		st->in_v = repalloc_huge(st->in_v, sizeof(double) * cap);
+		st->in_cap = cap;
+	}
+	st->in_pos[r->n] = r->last_pos;
+	st->in_t[r->n] = pha_tstz_to_ms(DatumGetTimestampTz(slot->tts_values[1]));
+	st->in_v[r->n] = DatumGetFloat8(slot->tts_values[2]);	/* the Datum's bits: NaN payloads intact */
+	r->count[r->last_pos]++;
+	r->n++;
+	return true;
+}
+
+static void
+batch_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+batch_shutdown(DestReceiver *self)
+{
+}
+
+static void
+batch_destroy(DestReceiver *self)
+{
+}
+
+/* One sample of a series whose rows came out of time order. */
 typedef struct TimedValue
 {
 	int64		t;
 	double		v;
-	int			order;			/* position in the result, for a stable sort */
+	int64		order;			/* arrival, for a stable sort */
 } TimedValue;
 
 static int
@@ -331,66 +457,172 @@ timed_cmp(const void *a, const void *b)
 	return (x->order > y->order) - (x->order < y->order);
 }
 
-/* fetch: the samples of row in [start, end], sorted by time, into st->t/v/n. */
+/* Sort t/v[0..n) by time, stably (rarely needed: each scan returns time order). */
 static void
-fetch_samples(ReadState *st, SeriesRow *row)
+sort_run(int64 *t, double *v, int64 n)
+{
+	TimedValue *tv = palloc_extended(sizeof(TimedValue) * n, MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		tv[i].t = t[i];
+		tv[i].v = v[i];
+		tv[i].order = i;
+	}
+	qsort(tv, n, sizeof(TimedValue), timed_cmp);
+	for (int64 i = 0; i < n; i++)
+	{
+		t[i] = tv[i].t;
+		v[i] = tv[i].v;
+	}
+	pfree(tv);
+}
+
+/*
+ * fetch: the samples in [start, end] of rows[0..nrows), in one query, into
+ * arrays *t and *v allocated in cxt, series after series in rows' order;
+ * each row's off and n locate its own, sorted by time, one sample per time
+ * (the first the query returned).  tcount > 0 bounds the rows the query may
+ * return: when it returns that many, nothing is kept and the result is
+ * false.  Connected to SPI.
+ */
+static bool
+load_samples(ReadState *st, SeriesRow *rows, int nrows, int64 tcount, MemoryContext cxt,
+			 int64 **t, double **v)
 {
 	static const char *sql =
-		"SELECT time, value FROM promscale_ha.samples "
-		"WHERE series_id = $1 AND time >= $2 AND time <= $3";
-	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[3];
+		"SELECT series_id, time, value FROM promscale_ha.samples "
+		"WHERE series_id = ANY($1) AND time >= $2 AND time <= $3";
+	Oid			types[3] = {INT8ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Datum	   *ids = palloc(sizeof(Datum) * Max(nrows, 1));
+	SeriesPos  *index = palloc(sizeof(SeriesPos) * Max(nrows, 1));
+	int64	   *start = palloc0(sizeof(int64) * (nrows + 1));
+	ParamListInfo params = makeParamList(3);
+	SPIExecuteOptions options = {0};
+	BatchReceiver r = {0};
+	int64	   *ot;
+	double	   *ov;
 	int			rc;
-	uint64		n;
-	TimedValue *tv;
-	MemoryContext old;
-	int			kept = 0;
 
 	if (samples_plan == NULL)
 		samples_plan = pha_sql_prepare(sql, 3, types);
-	values[0] = Int64GetDatum(row->id);
-	values[1] = TimestampTzGetDatum(st->start);
-	values[2] = TimestampTzGetDatum(st->end);
-	rc = SPI_execute_plan(samples_plan, values, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
+	for (int i = 0; i < nrows; i++)
+	{
+		ids[i] = Int64GetDatum(rows[i].id);
+		index[i].id = rows[i].id;
+		index[i].pos = i;
+	}
+	qsort(index, nrows, sizeof(SeriesPos), series_pos_cmp);
+	params->params[0].value = PointerGetDatum(construct_array(ids, nrows, INT8OID, sizeof(int64),
+															  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	params->params[1].value = TimestampTzGetDatum(st->start);
+	params->params[2].value = TimestampTzGetDatum(st->end);
+	for (int i = 0; i < 3; i++)
+	{
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
+	}
+
+	r.pub.receiveSlot = batch_receive;
+	r.pub.rStartup = batch_startup;
+	r.pub.rShutdown = batch_shutdown;
+	r.pub.rDestroy = batch_destroy;
+	r.pub.mydest = DestNone;
+	r.st = st;
+	r.index = index;
+	r.nrows = nrows;
+	r.count = palloc0(sizeof(int64) * Max(nrows, 1));
+	r.last_pos = -1;
+	if (st->in_cap == 0)
+	{
+		st->in_cap = 8192;
+		st->in_pos = MemoryContextAllocHuge(st->cxt, sizeof(int32) * st->in_cap);
+		st->in_t = MemoryContextAllocHuge(st->cxt, sizeof(int64) * st->in_cap);
+		st->in_v = MemoryContextAllocHuge(st->cxt, sizeof(double) * st->in_cap);
+	}
+	options.params = params;
+	options.read_only = true;
+	options.tcount = (uint64) tcount;
+	options.dest = (DestReceiver *) &r;
+	rc = SPI_execute_plan_extended(samples_plan, &options);
+	/* a SELECT into our receiver reports SPI_OK_UTILITY (no tuple table) */
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
 		elog(ERROR, "\"%s\" failed: %s", sql, SPI_result_code_string(rc));
-	n = SPI_processed;
-	if (n > (uint64) (MaxAllocHugeSize / sizeof(TimedValue)))
-		elog(ERROR, "series %lld has too many samples", (long long) row->id);
-
-	old = MemoryContextSwitchTo(st->series_cxt);
-	tv = palloc_extended(sizeof(TimedValue) * Max(n, 1), MCXT_ALLOC_HUGE);
-	for (uint64 i = 0; i < n; i++)
+	/* SPI returns in its procedure context, which SPI_finish deletes: back to cxt */
+	MemoryContextSwitchTo(cxt);
+	if (tcount > 0 && SPI_processed >= (uint64) tcount)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		bool		tnull,
-					vnull;
-		Datum		t = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &tnull);
-		Datum		v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &vnull);
-
-		if (tnull || vnull)
-			continue;
-		tv[kept].t = pha_tstz_to_ms(DatumGetTimestampTz(t));
-		tv[kept].v = DatumGetFloat8(v);	/* the Datum's bits: NaN payloads intact */
-		tv[kept].order = kept;
-		kept++;
+		MemoryContextSwitchTo(old);
+		return false;
 	}
-	SPI_freetuptable(SPI_tuptable);
-	qsort(tv, kept, sizeof(TimedValue), timed_cmp);
 
-	st->t = palloc_extended(sizeof(int64) * Max(kept, 1), MCXT_ALLOC_HUGE);
-	st->v = palloc_extended(sizeof(double) * Max(kept, 1), MCXT_ALLOC_HUGE);
-	st->n = 0;
-	for (int i = 0; i < kept; i++)
+	/* series after series in rows' order, arrival order kept within each */
+	for (int i = 0; i < nrows; i++)
+		start[i + 1] = start[i] + r.count[i];
+	ot = palloc_extended(sizeof(int64) * Max(r.n, 1), MCXT_ALLOC_HUGE);
+	ov = palloc_extended(sizeof(double) * Max(r.n, 1), MCXT_ALLOC_HUGE);
+	for (int i = 0; i < nrows; i++)
+		r.count[i] = start[i];	/* now the next free slot */
+	for (int64 k = 0; k < r.n; k++)
 	{
-		if (st->n > 0 && st->t[st->n - 1] == tv[i].t)
-			continue;			/* one sample per time: the first */
-		st->t[st->n] = tv[i].t;
-		st->v[st->n] = tv[i].v;
-		st->n++;
+		int64		at = r.count[st->in_pos[k]]++;
+
+		ot[at] = st->in_t[k];
+		ov[at] = st->in_v[k];
 	}
-	pfree(tv);
+
+	/* per series: sorted by time (if it came out of order), one sample per time */
+	for (int i = 0; i < nrows; i++)
+	{
+		int64		off = start[i];
+		int64		n = start[i + 1] - off;
+		int64		out = 0;
+		bool		sorted = true;
+
+		for (int64 k = 1; k < n && sorted; k++)
+			sorted = ot[off + k] > ot[off + k - 1];
+		if (!sorted)
+		{
+			sort_run(ot + off, ov + off, n);
+			for (int64 k = 0; k < n; k++)
+			{
+				if (out > 0 && ot[off + out - 1] == ot[off + k])
+					continue;	/* one sample per time: the first */
+				ot[off + out] = ot[off + k];
+				ov[off + out] = ov[off + k];
+				out++;
+			}
+			n = out;
+		}
+		rows[i].off = off;
+		rows[i].n = n;
+	}
+	pfree(r.count);
+	pfree(start);
+	pfree(index);
+	pfree(ids);
+	*t = ot;
+	*v = ov;
 	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * The samples of the batch just fetched, in one query bounded by what
+ * read_max_samples leaves (plus one, to see it passed); past that the batch
+ * is read series by series in next_series.
+ */
+static void
+load_batch_samples(ReadState *st)
+{
+	int64		tcount = 0;
+
+	if (pha_read_max_samples > 0)
+		tcount = Max((int64) pha_read_max_samples - st->samples_total, 0) + 1;
+	st->batch_by_series = !load_samples(st, st->batch, st->batch_n, tcount, st->batch_cxt,
+										&st->batch_t, &st->batch_v);
 }
 
 /*
@@ -416,7 +648,25 @@ next_series(ReadState *st)
 		}
 		row = &st->batch[st->batch_pos++];
 		MemoryContextReset(st->series_cxt);
-		fetch_samples(st, row);
+		if (st->batch_by_series)
+		{
+			int64	   *t;
+			double	   *v;
+
+			(void) load_samples(st, row, 1, 0, st->series_cxt, &t, &v);
+			st->t = t + row->off;
+			st->v = v + row->off;
+		}
+		else
+		{
+			st->t = st->batch_t + row->off;
+			st->v = st->batch_v + row->off;
+		}
+		if (row->n > (int64) INT_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("series %lld has too many samples", (long long) row->id)));
+		st->n = (int) row->n;
 		if (st->n == 0)
 			continue;
 		st->cur = row;

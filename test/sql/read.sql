@@ -219,6 +219,80 @@ RESET ROLE;
 DROP ROLE read_test_reader;
 DROP ROLE read_test_writer;
 
+------------------------------------------------------------------------------------------
+-- batches: the samples of promscale_ha.read_batch_series series come from one query and
+-- are grouped by series in C.  The response is the same, byte for byte, with one series
+-- per query (as unbatched) and with batch boundaries inside the results (2, 3) or none.
+------------------------------------------------------------------------------------------
+RESET promscale_ha.read_max_samples;
+-- a time stored twice for the 4 counters (a head row made by hand at a compressed
+-- sample's time, 03:59:45, negated): the head's comes first in the view and is read
+\set late `:gen --series 4 --series-offset 100 --samples 1 --start-ms 1767239987500 --hex`
+SELECT samples_written FROM promscale_ha.write(:'late');
+INSERT INTO promscale_ha.samples_head
+  SELECT series_id, time - interval '2.5 s', -value FROM promscale_ha.samples_head
+   WHERE time = '2026-01-01 03:59:47.5+00';
+SELECT count(*) AS rows, count(DISTINCT (series_id, time)) AS times FROM promscale_ha.samples
+  WHERE time = '2026-01-01 03:59:45+00';
+\set queries `echo -q 1767225600000 1767247200000 __name__=~.+ -q 1767239985000 1767240000000 __name__=:c1_name -q 1767236400000 1767241800000 job!=db __name__!=up`
+CREATE TEMP TABLE batch_resp (accept text, batch int, md5 text, n int);
+\set req0 `:dec request --accept 0 :queries`
+\set req1 `:dec request --accept 1 :queries`
+SET promscale_ha.read_frame_bytes = 2000;
+SET promscale_ha.read_batch_series = 1;
+INSERT INTO batch_resp SELECT '0', 1, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req0', 'hex')) WITH ORDINALITY r(kind, body, o);
+INSERT INTO batch_resp SELECT '1', 1, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req1', 'hex')) WITH ORDINALITY r(kind, body, o);
+SET promscale_ha.read_batch_series = 2;
+INSERT INTO batch_resp SELECT '0', 2, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req0', 'hex')) WITH ORDINALITY r(kind, body, o);
+INSERT INTO batch_resp SELECT '1', 2, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req1', 'hex')) WITH ORDINALITY r(kind, body, o);
+SET promscale_ha.read_batch_series = 3;
+INSERT INTO batch_resp SELECT '0', 3, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req0', 'hex')) WITH ORDINALITY r(kind, body, o);
+INSERT INTO batch_resp SELECT '1', 3, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req1', 'hex')) WITH ORDINALITY r(kind, body, o);
+SET promscale_ha.read_batch_series = 100000;
+INSERT INTO batch_resp SELECT '0', 100000, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req0', 'hex')) WITH ORDINALITY r(kind, body, o);
+INSERT INTO batch_resp SELECT '1', 100000, md5(string_agg(kind || encode(body, 'hex'), ',' ORDER BY o)), count(*) FROM promscale_ha.read(decode(:'req1', 'hex')) WITH ORDINALITY r(kind, body, o);
+SELECT b.accept, b.batch, b.n AS rows, b.md5 = u.md5 AS same_as_unbatched
+  FROM batch_resp b JOIN batch_resp u ON u.accept = b.accept AND u.batch = 1 ORDER BY 1, 2;
+-- what they hold (batches of 2): series and samples per query, and the time read once
+SET promscale_ha.read_batch_series = 2;
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req1', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --summary --bound 2000`
+\echo :out
+\set req `:dec request --accept 1 -q 1767239985000 1767239985000 '__name__=:c1_name'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt`
+\echo :out
+SELECT s.labels->>'env' AS env, encode(float8send(h.value), 'hex') AS head_bits,
+       encode(float8send(c.value), 'hex') AS compressed_bits
+  FROM promscale_ha.samples_head h JOIN promscale_ha.samples_compressed c USING (series_id, time)
+  JOIN promscale_ha.series s ON s.id = h.series_id
+ WHERE h.time = '2026-01-01 03:59:45+00' ORDER BY 1;
+RESET promscale_ha.read_frame_bytes;
+-- read_max_samples with the duplicates: a batch whose query passes it is read again
+-- series by series, so the limit counts samples as read, with the same error
+\set req `:dec request -q :t0 :t_end '__name__=~.+'`
+SELECT count(DISTINCT (series_id, time)) AS total, count(DISTINCT (series_id, time)) - 1 AS total_1
+  FROM promscale_ha.samples WHERE time BETWEEN '2026-01-01 00:00+00' AND '2026-01-01 06:00+00' \gset
+SELECT count(*) - :total AS duplicates FROM promscale_ha.samples
+  WHERE time BETWEEN '2026-01-01 00:00+00' AND '2026-01-01 06:00+00';
+SET promscale_ha.read_batch_series = 100000;
+SET promscale_ha.read_max_samples = :total;
+SELECT pg_temp.try_read(decode(:'req', 'hex'));
+SET promscale_ha.read_max_samples = :total_1;
+SELECT pg_temp.try_read(decode(:'req', 'hex'));
+SET promscale_ha.read_batch_series = 1;
+SELECT pg_temp.try_read(decode(:'req', 'hex'));
+RESET promscale_ha.read_max_samples;
+RESET promscale_ha.read_batch_series;
+-- one query per batch: series_id = ANY pushed into the chunk scan, index scans on the head
+SET plan_cache_mode = force_generic_plan;
+PREPARE batch_q(bigint[], timestamptz, timestamptz) AS
+  SELECT series_id, time, value FROM promscale_ha.samples
+   WHERE series_id = ANY($1) AND time >= $2 AND time <= $3;
+EXPLAIN (COSTS OFF) EXECUTE batch_q('{1,2}', '2026-01-01 00:00+00', '2026-01-01 06:00+00');
+DEALLOCATE batch_q;
+RESET plan_cache_mode;
+
 -- leave no chunks behind for the suites that follow
 TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,
          promscale_ha.compressed_ranges;
