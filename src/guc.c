@@ -59,6 +59,7 @@ int			pha_read_max_samples = 50000000;
 int			pha_read_max_series = 1000000;
 int			pha_read_frame_bytes = 1024 * 1024;
 int			pha_read_batch_series = 64;
+int			pha_kept_decode_kb = 32 * 1024;
 
 static const struct config_enum_entry chunk_format_options[] = {
 	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
@@ -316,6 +317,14 @@ pha_guc_init(void)
 							"promscale_ha.read_max_samples is read series by series).",
 							&pha_read_batch_series, 64, 1, 100000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.kept_decode_memory",
+							"Decoder memory a backend keeps between write() requests.",
+							"The blocks a request's decoder used are reused by the next request "
+							"of the same backend up to this size, so a large request's pages are "
+							"not faulted in again each time; 0 keeps none. Background workers "
+							"keep none.",
+							&pha_kept_decode_kb, 32 * 1024, 0, 1024 * 1024,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{

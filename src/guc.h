@@ -56,6 +56,9 @@ extern int	pha_read_max_series;
 extern int	pha_read_frame_bytes;
 extern int	pha_read_batch_series;
 
+/* write(): decoder blocks kept between requests (ingest.c), kB */
+extern int	pha_kept_decode_kb;
+
 extern void pha_guc_init(void);
 
 /* Wall clock for leases: now(), or promscale_ha.test_now when a test sets it. */

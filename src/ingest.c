@@ -70,11 +70,12 @@ PG_FUNCTION_INFO_V1(pha_write);
  * takes them (best fit), the next request takes them all back -- the one
  * before is over by then, ended or failed -- so the pages of a large request
  * are faulted in once per backend, not once per request (a 10,000-series
- * request takes ~12 MB).  Up to PHA_KEPT_DECODE_BYTES are kept; beyond that,
+ * request takes ~12 MB).  Up to promscale_ha.kept_decode_memory (32 MB) are
+ * kept, and none in a background worker (the worker's takeovers are rare: it
+ * must not hold a request's worth of memory between them); beyond that,
  * and while another request is active (a nested one), blocks come from the
  * request's decode context as before.
  */
-#define PHA_KEPT_DECODE_BYTES	(32 * 1024 * 1024)
 
 typedef struct KeptBlock
 {
@@ -117,7 +118,7 @@ arena_block(void *ctx, size_t size)
 	KeptBlock **best = NULL;
 	KeptBlock  *b;
 
-	if (requests_active != 1)
+	if (requests_active != 1 || MyBackendType != B_BACKEND)
 		return MemoryContextAllocHuge((MemoryContext) ctx, size);
 	for (KeptBlock **pp = &kept_free; *pp != NULL; pp = &(*pp)->next)
 		if ((*pp)->size >= size && (best == NULL || (*pp)->size < (*best)->size))
@@ -127,7 +128,7 @@ arena_block(void *ctx, size_t size)
 		b = *best;
 		*best = b->next;
 	}
-	else if (kept_bytes + size <= PHA_KEPT_DECODE_BYTES)
+	else if (kept_bytes + size <= (size_t) pha_kept_decode_kb * 1024)
 	{
 		if (kept_cxt == NULL)
 			kept_cxt = AllocSetContextCreate(TopMemoryContext, "promscale_ha kept decoder blocks",
@@ -293,6 +294,60 @@ follower_decide(PhaRequest *req, const PhaSeriesScan *s, size_t n)
 }
 
 /*
+ * Follower fast path for the usual request, every series of one (cluster,
+ * replica) group: a walk that reads only label names and the two HA values
+ * (wire/fastpath.c), one cache probe that vouches for every series' other
+ * labels (validated when first seen), then the decision for that one group.
+ * Returns true for a follower, nothing more to do; false otherwise (a mixed
+ * or unusual request, a series the cache does not know, a leader), leaving
+ * the groups their verdicts without sample counts, for the in-place decode.
+ */
+static bool
+follower_one_group(PhaRequest *req, const uint8 *raw, size_t raw_len, const PhaLabelNames *names)
+{
+	PhaOneGroup *og;
+	PhaSeriesScan one;
+	PhaClusterState st;
+	char		cluster[PHA_NAME_LEN];
+	size_t		n;
+
+	if (pha_shared == NULL || !pha_high_availability || names->cluster != pha_cluster_label ||
+		names->replica != pha_replica_label)
+		return false;
+	og = palloc(sizeof(PhaOneGroup));
+	if (!pha_fast_one_group(raw, raw_len, &req->limits, names->cluster, names->replica,
+							req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, &req->arena, og) ||
+		og->cluster_len >= PHA_NAME_LEN || og->replica_len >= PHA_NAME_LEN)
+		return false;
+
+	/*
+	 * The replica that leads now (as shared memory has it, one shared lock)
+	 * would not be a follower: spare it the hashing and the probe.  Only a
+	 * shortcut: the decision is the election's, whichever path runs.
+	 */
+	memcpy(cluster, og->cluster, og->cluster_len);
+	cluster[og->cluster_len] = '\0';
+	if (pha_read_cluster(cluster, &st) && strlen(st.leader) == og->replica_len &&
+		memcmp(st.leader, og->replica, og->replica_len) == 0)
+		return false;
+	pha_fast_one_group_hash(og, pha_wire_cache_seed());
+	n = og->fr.wr.n_timeseries;
+	if (pha_wire_cache_probe(&og->fr) != (int) n)
+		return false;			/* a series not seen before: validated in full */
+	memset(&one, 0, sizeof(one));
+	one.cluster = og->cluster;
+	one.cluster_len = og->cluster_len;
+	one.replica = og->replica;
+	one.replica_len = og->replica_len;
+	one.tmin = og->tmin;
+	one.tmax = og->tmax;
+	one.nsamples = og->nsamples;
+	one.nfuture = og->nfuture;
+	one.bad_time = og->bad_time;
+	return follower_decide(req, &one, 1);
+}
+
+/*
  * What the election needs of each series (as scan.c finds it), from a request
  * read in place and validated; NULL unless every series has both HA labels.
  */
@@ -397,6 +452,8 @@ pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 	 * cost no validation there, while the label-only scan validates every
 	 * label; the scan still decides a follower's unusual request
 	 */
+	if (st == PHA_DECODE_OK && only_cluster == NULL && follower_one_group(req, raw, raw_len, names))
+		return true;
 	if (st == PHA_DECODE_OK && only_cluster == NULL && decode_in_place(req, raw, raw_len, names))
 		return true;
 	if (st == PHA_DECODE_OK && only_cluster == NULL && follower_fast_path(req, raw, raw_len))

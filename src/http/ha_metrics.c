@@ -11,7 +11,9 @@
  * the last read reuses it, and concurrent scrapes wait on one mutex for one
  * read, so the database sees at most one query per TTL whatever the number
  * of scrapers.  A failed read is cached too (ha_state_up 0), so a database
- * that is down is not asked more often either.  The pool connection is
+ * that is down is not asked more often either; a role that may not call
+ * ha_metrics() is found out without an error (ha_probe) and asked again once
+ * a minute.  The pool connection is
  * waited for at most 2 s, as /healthz does: a scrape never hangs on writes.
  *
  * Families (labels; cardinality is bounded by clusters and replicas, which
@@ -46,6 +48,22 @@
 
 static const char ha_query[] =
 "SELECT metric, cluster, replica, label, value FROM promscale_ha.ha_metrics()";
+
+/*
+ * Whether the --db role may call ha_metrics() (and the function exists): asked
+ * without raising an error, so that a role without promscale_ha_reader, or a
+ * database not yet updated to 0.3.0, does not put an ERROR in the server log
+ * at every refresh.  Asked before the first read, then at most once a minute
+ * while the answer is no, and again after a read failed for lack of the
+ * privilege or the function.
+ */
+static const char ha_probe[] =
+"SELECT p IS NOT NULL AND pg_catalog.has_function_privilege(p, 'EXECUTE')"
+" FROM pg_catalog.to_regprocedure('promscale_ha.ha_metrics()') p";
+#define HA_PROBE_MS 60000
+
+static int	ha_allowed = -1;	/* 1 yes, 0 no, -1 not known; under cache_lock */
+static struct timespec ha_probed_at;
 
 /* How a metric kind of promscale_ha.ha_metrics() is exposed. */
 typedef struct HaFamily
@@ -138,6 +156,47 @@ render_rows(FeTextBuf *b, PGresult *res)
 }
 
 /*
+ * Whether c's role may read the HA state (see ha_probe); on no, c is
+ * released and the answer logged once per change.  Called under cache_lock.
+ */
+static bool
+probe_allowed(FeConn *c)
+{
+	struct timespec now;
+	PGresult   *res;
+	int			was = ha_allowed;
+
+	if (ha_allowed == 1)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	res = PQexec(fe_conn_pg(c), ha_probe);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		char		sqlstate[8];
+		char		err[512];
+
+		fe_result_error(fe_conn_pg(c), res, sqlstate, err, sizeof(err));
+		PQclear(res);
+		fe_pool_release(c, fe_conn_is_broken(c, sqlstate));
+		fe_log(FE_LOG_WARNING, "/metrics: HA state not read [SQLSTATE %s]: %s",
+			   sqlstate[0] ? sqlstate : "none", err);
+		return false;
+	}
+	ha_allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 0;
+	ha_probed_at = now;
+	PQclear(res);
+	if (ha_allowed == 1)
+		return true;
+	fe_pool_release(c, false);
+	if (was != 0)
+		fe_log(FE_LOG_WARNING, "/metrics: HA state not read: the --db role may not execute "
+			   "promscale_ha.ha_metrics() (grant promscale_ha_reader to the --db role, and "
+			   "ALTER EXTENSION promscale_ha UPDATE to 0.3.0 or later); asked again every %d s",
+			   HA_PROBE_MS / 1000);
+	return false;
+}
+
+/*
  * Read the HA state and render it into a malloc'd text; NULL (logged) when
  * the database cannot be read or memory is short.
  */
@@ -153,6 +212,15 @@ read_state(size_t *len)
 	FeTextBuf	b = {0};
 	char	   *text;
 
+	if (ha_allowed == 0)
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - ha_probed_at.tv_sec) * 1000LL +
+			(now.tv_nsec - ha_probed_at.tv_nsec) / 1000000 < HA_PROBE_MS)
+			return NULL;		/* not allowed, asked less than a minute ago */
+	}
 	atomic_fetch_add_explicit(&queries, 1, memory_order_relaxed);
 	c = fe_pool_acquire(wait_ms, &why, err, sizeof(err));
 	if (c == NULL)
@@ -160,6 +228,8 @@ read_state(size_t *len)
 		fe_log(FE_LOG_WARNING, "/metrics: HA state not read: %s", err);
 		return NULL;
 	}
+	if (!probe_allowed(c))
+		return NULL;
 	res = PQexec(fe_conn_pg(c), ha_query);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 5)
 	{
@@ -171,6 +241,8 @@ read_state(size_t *len)
 		fe_log(FE_LOG_WARNING, "/metrics: HA state not read [SQLSTATE %s]: %s%s",
 			   sqlstate[0] ? sqlstate : "none", err,
 			   strcmp(sqlstate, "42501") == 0 ? " (grant promscale_ha_reader to the --db role)" : "");
+		if (strcmp(sqlstate, "42501") == 0 || strcmp(sqlstate, "42883") == 0)
+			ha_allowed = -1;	/* ask again before the next read */
 		return NULL;
 	}
 	render_rows(&b, res);

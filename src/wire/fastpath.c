@@ -252,6 +252,63 @@ count_series(const uint8_t *p, const uint8_t *end, Counts *c)
 	return true;
 }
 
+/*
+ * First pass over the request: count series, labels and samples.  False for
+ * anything this file leaves to the full decoder: metadata, unknown fields,
+ * malformed messages, no series or too many, and a request that might come
+ * near the decoder's memory bound.
+ */
+static bool within_bounds(size_t raw_len, const PhaDecodeLimits *limits, Counts *c);
+
+static bool
+count_request(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits, Counts *c)
+{
+	const uint8_t *p = raw;
+	const uint8_t *end = raw + raw_len;
+
+	memset(c, 0, sizeof(*c));
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != WT_LEN ||
+			!count_series(sub, sub_end, c))
+			return false;		/* metadata, unknown fields, malformed */
+	}
+	return within_bounds(raw_len, limits, c);
+}
+
+/* Are the counts of count_series within the limits and the decoder's memory bound? */
+static bool
+within_bounds(size_t raw_len, const PhaDecodeLimits *limits, Counts *c)
+{
+	if (c->nseries == 0 || (limits->max_series > 0 && c->nseries > limits->max_series))
+		return false;
+
+	/*
+	 * The decoder refuses to take more than raw_len * max_amplification plus
+	 * four blocks (decode.c).  Small allocations fill each new block to at
+	 * least ARENA_BLOCK - max_alloc, and the last one may be new and nearly
+	 * empty; big ones take what they ask.  Only when that bound is within the
+	 * decoder's is this path taken.
+	 */
+	add_alloc(c, sizeof(Prometheus__WriteRequest));
+	add_alloc(c, c->nseries * sizeof(void *));
+	add_slabs(c, c->nseries);
+	if (limits->max_amplification > 0)
+	{
+		double		bound = (double) c->small * ARENA_BLOCK / (ARENA_BLOCK - c->max_alloc) +
+			ARENA_BLOCK + (double) c->big;
+
+		if (bound > (double) raw_len * (double) limits->max_amplification + 4.0 * ARENA_BLOCK)
+			return false;
+	}
+	return true;
+}
+
 /* Label{name=1, value=2}, each at most once; a missing one is empty, as in protobuf-c. */
 static inline bool
 read_label(const uint8_t *p, const uint8_t *end, Prometheus__Label *l)
@@ -436,7 +493,7 @@ pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits
 {
 	static const Prometheus__WriteRequest wr_init = PROMETHEUS__WRITE_REQUEST__INIT;
 	static const Prometheus__TimeSeries ts_init = PROMETHEUS__TIME_SERIES__INIT;
-	const uint8_t *p = raw;
+	const uint8_t *p;
 	const uint8_t *end = raw + raw_len;
 	Counts		c;
 	Fill		f;
@@ -444,39 +501,8 @@ pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits
 	size_t		i;
 
 	memset(out, 0, sizeof(*out));
-	memset(&c, 0, sizeof(c));
-	while (p < end)
-	{
-		uint32_t	field;
-		int			wt;
-		const uint8_t *sub = NULL,
-				   *sub_end = NULL;
-
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != WT_LEN ||
-			!count_series(sub, sub_end, &c))
-			return false;		/* metadata, unknown fields, malformed */
-	}
-	if (c.nseries == 0 || (limits->max_series > 0 && c.nseries > limits->max_series))
+	if (!count_request(raw, raw_len, limits, &c))
 		return false;
-
-	/*
-	 * The decoder refuses to take more than raw_len * max_amplification plus
-	 * four blocks (decode.c).  Small allocations fill each new block to at
-	 * least ARENA_BLOCK - max_alloc, and the last one may be new and nearly
-	 * empty; big ones take what they ask.  Only when that bound is within the
-	 * decoder's is this path taken.
-	 */
-	add_alloc(&c, sizeof(Prometheus__WriteRequest));
-	add_alloc(&c, c.nseries * sizeof(void *));
-	add_slabs(&c, c.nseries);
-	if (limits->max_amplification > 0)
-	{
-		double		bound = (double) c.small * ARENA_BLOCK / (ARENA_BLOCK - c.max_alloc) +
-			ARENA_BLOCK + (double) c.big;
-
-		if (bound > (double) raw_len * (double) limits->max_amplification + 4.0 * ARENA_BLOCK)
-			return false;
-	}
 
 	ts = pha_arena_alloc(arena, c.nseries * sizeof(Prometheus__TimeSeries));
 	out->wr = wr_init;
@@ -515,4 +541,243 @@ pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits
 	}
 	out->wr.n_timeseries = c.nseries;
 	return true;
+}
+
+/* Is the name (name, len) the label name s of length slen? */
+static inline bool
+name_is(const ProtobufCBinaryData *name, const char *s, size_t slen)
+{
+	return name->len == slen && memcmp(name->data, s, slen) == 0;
+}
+
+/* Does name a sort strictly before b?  name_cmp without a call, for short names. */
+static inline bool
+name_before(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	size_t		n = a->len < b->len ? a->len : b->len;
+
+	for (size_t k = 0; k < n; k++)
+		if (a->data[k] != b->data[k])
+			return a->data[k] < b->data[k];
+	return a->len < b->len;
+}
+
+/*
+ * read_label for the usual encoding, name then value, each shorter than 128
+ * bytes (one-byte keys and lengths), read without a call; anything else goes
+ * to read_label.
+ */
+static inline bool
+read_label_short(const uint8_t *p, const uint8_t *end, Prometheus__Label *l)
+{
+	size_t		len = (size_t) (end - p);
+
+	if (len >= 4 && p[0] == 0x0A && p[1] < 0x80 && (size_t) p[1] + 4 <= len &&
+		p[2 + p[1]] == 0x12 && p[3 + p[1]] < 0x80 && (size_t) p[1] + p[3 + p[1]] + 4 == len)
+	{
+		l->name.data = (uint8_t *) p + 2;
+		l->name.len = p[1];
+		l->value.data = (uint8_t *) p + 4 + p[1];
+		l->value.len = p[3 + p[1]];
+		return true;
+	}
+	l->name.len = l->value.len = 0;
+	l->name.data = l->value.data = NULL;
+	return read_label(p, end, l);
+}
+
+/* Per-request state of the one-group walk. */
+typedef struct OneWalk
+{
+	const PhaDecodeLimits *limits;
+	const char *cl;
+	size_t		cl_len;
+	const char *rl;
+	size_t		rl_len;
+	int64_t		future_limit;
+	int64_t		min_time;
+	int64_t		max_time;
+} OneWalk;
+
+/*
+ * One series of the one-group walk: its key (as fill_series makes it, not yet
+ * hashed) and its HA values, its samples added to out.  False unless the key
+ * is cacheable and both HA values equal the first series' (set by the first).
+ */
+static bool
+one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *out,
+		   PhaWireKey *key)
+{
+	const uint8_t *first = NULL,
+			   *last = NULL,
+			   *rs = NULL,
+			   *re = NULL;
+	ProtobufCBinaryData prev = {0, NULL},
+				cv = {0, NULL},
+				rv = {0, NULL};
+	size_t		nl = 0;
+	const PhaDecodeLimits *lim = w->limits;
+
+	while (p < end)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *start = p,
+				   *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+			return false;
+		if (field == 1)
+		{
+			Prometheus__Label l;
+
+			if (!read_label_short(sub, sub_end, &l))
+				return false;
+			if (first != NULL && start != last)
+				return false;	/* labels not in one run */
+			if (first == NULL)
+				first = start;
+			last = p;
+			if (l.value.len == 0 ||
+				(lim->max_label_name_len > 0 && l.name.len > lim->max_label_name_len) ||
+				(lim->max_label_value_len > 0 && l.value.len > lim->max_label_value_len) ||
+				(nl > 0 && !name_before(&prev, &l.name)))
+				return false;	/* not cacheable: the full path judges */
+			if (name_is(&l.name, w->rl, w->rl_len))
+			{
+				rs = start;
+				re = p;
+				rv = l.value;
+			}
+			else if (name_is(&l.name, w->cl, w->cl_len))
+				cv = l.value;
+			prev = l.name;
+			nl++;
+		}
+		else
+		{
+			Prometheus__Sample s;
+			int64_t		t;
+
+			s.timestamp = 0;
+			if (!read_sample(sub, sub_end, &s))
+				return false;
+			t = s.timestamp;
+			if (t < w->min_time || t > w->max_time)
+				out->bad_time = true;
+			if (t > w->future_limit)
+				out->nfuture++;
+			else
+			{
+				if (out->nsamples == 0 || t < out->tmin)
+					out->tmin = t;
+				if (out->nsamples == 0 || t > out->tmax)
+					out->tmax = t;
+				out->nsamples++;
+			}
+		}
+	}
+	if (first == NULL || rs == NULL || cv.data == NULL ||
+		(lim->max_labels > 0 && nl > lim->max_labels))
+		return false;
+	if (out->replica == NULL)
+	{
+		out->cluster = cv.data;
+		out->cluster_len = cv.len;
+		out->replica = rv.data;
+		out->replica_len = rv.len;
+	}
+	else if (cv.len != out->cluster_len || rv.len != out->replica_len ||
+			 memcmp(cv.data, out->cluster, cv.len) != 0 ||
+			 memcmp(rv.data, out->replica, rv.len) != 0)
+		return false;			/* another group: the full path groups it */
+	key->cacheable = true;
+	key->part[0] = first;
+	key->len[0] = (size_t) (rs - first);
+	key->part[1] = re;
+	key->len[1] = (size_t) (last - re);
+	return true;
+}
+
+bool
+pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
+				   const char *cluster_label, const char *replica_label,
+				   int64_t future_limit, int64_t min_time, int64_t max_time,
+				   PhaArena *arena, PhaOneGroup *out)
+{
+	static const Prometheus__WriteRequest wr_init = PROMETHEUS__WRITE_REQUEST__INIT;
+	const uint8_t *p = raw;
+	const uint8_t *end = raw + raw_len;
+	Counts		c;
+	OneWalk		w;
+	size_t		i,
+				n;
+
+	memset(out, 0, sizeof(*out));
+	w.limits = limits;
+	w.cl = cluster_label;
+	w.cl_len = strlen(cluster_label);
+	w.rl = replica_label;
+	w.rl_len = strlen(replica_label);
+	w.future_limit = future_limit;
+	w.min_time = min_time;
+	w.max_time = max_time;
+	/* as pha_fast_parse: a key without __name__ could not vouch for it */
+	if (w.rl_len == 0 || w.cl_len == 0 || (w.rl_len == w.cl_len && memcmp(w.rl, w.cl, w.rl_len) == 0) ||
+		(w.rl_len == 8 && memcmp(replica_label, "__name__", 8) == 0))
+		return false;
+	/* how many series: only the request's own fields are read */
+	for (n = 0; p < end; n++)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != WT_LEN)
+			return false;		/* metadata, unknown fields, malformed */
+	}
+	if (n == 0 || (limits->max_series > 0 && n > limits->max_series))
+		return false;
+	out->fr.wr = wr_init;
+	out->fr.keys = pha_arena_alloc(arena, n * sizeof(PhaWireKey));
+	out->fr.ids = pha_arena_alloc(arena, n * sizeof(int64_t));
+	if (out->fr.keys == NULL || out->fr.ids == NULL)
+		return false;
+	/* pha_fast_parse's counting pass and the walk, series by series */
+	memset(&c, 0, sizeof(c));
+	for (p = raw, i = 0; p < end; i++)
+	{
+		uint32_t	field;
+		int			wt;
+		const uint8_t *sub = NULL,
+				   *sub_end = NULL;
+
+		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) ||
+			!count_series(sub, sub_end, &c) ||
+			!one_series(sub, sub_end, &w, out, &out->fr.keys[i]))
+			return false;
+	}
+	if (!within_bounds(raw_len, limits, &c))
+		return false;
+	/* the replica label is outside the keys: checked once, as fill_series checks it */
+	if (!pha_label_name_valid((const uint8_t *) w.rl, w.rl_len) ||
+		!pha_utf8_valid(out->replica, out->replica_len))
+		return false;
+	for (i = 0; i < n; i++)
+		out->fr.ids[i] = PHA_WIRE_UNKNOWN;
+	out->fr.wr.n_timeseries = n;
+	return true;
+}
+
+void
+pha_fast_one_group_hash(PhaOneGroup *og, uint64_t seed)
+{
+	for (size_t i = 0; i < og->fr.wr.n_timeseries; i++)
+	{
+		PhaWireKey *key = &og->fr.keys[i];
+
+		key->hash = pha_wire_hash(key->part[0], key->len[0], key->part[1], key->len[1], seed);
+	}
 }

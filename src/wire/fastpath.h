@@ -64,6 +64,47 @@ extern bool pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLi
 						   const char *replica_label, uint64_t seed, PhaArena *arena,
 						   PhaFastRequest *out);
 
+/*
+ * A request whose series all carry the same two HA label values (the usual
+ * Prometheus request: external labels on every series), read without
+ * building messages: the values, the sample statistics the election needs,
+ * and each series' key for the cache probe that vouches for its
+ * labels.  keys and ids (all PHA_WIRE_UNKNOWN) are arena arrays of
+ * fr.wr.n_timeseries entries; fr.wr has no series.
+ */
+typedef struct PhaOneGroup
+{
+	const uint8_t *cluster;
+	size_t		cluster_len;
+	const uint8_t *replica;
+	size_t		replica_len;
+	int64_t		tmin;			/* over samples at or before future_limit */
+	int64_t		tmax;
+	size_t		nsamples;		/* samples at or before future_limit */
+	size_t		nfuture;		/* samples after it */
+	bool		bad_time;		/* a timestamp outside [min_time, max_time] */
+	PhaFastRequest fr;
+} PhaOneGroup;
+
+/*
+ * Fill *out when every series of raw has both HA labels (cluster_label and
+ * replica_label, both non-empty) with the same values as the first series,
+ * and a key pha_fast_parse would call cacheable; returns false otherwise,
+ * having decided nothing, and for all that pha_fast_parse refuses.  Only
+ * label names and the two HA values are read, never other labels' values:
+ * the caller must hash the keys (pha_fast_one_group_hash) and find every
+ * one in its cache (labels validated before) before trusting the request;
+ * the replica label, outside the keys, is checked here as pha_fast_parse
+ * checks it.
+ */
+extern bool pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
+							   const char *cluster_label, const char *replica_label,
+							   int64_t future_limit, int64_t min_time, int64_t max_time,
+							   PhaArena *arena, PhaOneGroup *out);
+
+/* Hash og's keys with seed, as pha_fast_parse hashes its keys. */
+extern void pha_fast_one_group_hash(PhaOneGroup *og, uint64_t seed);
+
 /* 64-bit hash of the two parts of a key, with a seed (not cryptographic). */
 extern uint64_t pha_wire_hash(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 							  uint64_t seed);

@@ -10,6 +10,7 @@
 # protobuf-c + validation, src/wire/decode.c), fuzz_scan.c (the follower fast path's
 # label-only scan, src/wire/scan.c, against the decoder), fuzz_fastpath.c (the write
 # path's in-place reading and cache keys, src/wire/fastpath.c, against the decoder),
+# fuzz_one_group.c (the follower's one-group walk against pha_fast_parse),
 # the others named after what they fuzz, and fuzz_codec.c (the chunk
 # codecs, src/codec/: decoding untrusted chunks, bit-exact round trips).  SECONDS is
 # shared among them.  Seeds: test/fuzz/corpus_NAME when it exists, else test/fuzz/corpus.
@@ -140,7 +141,7 @@ corpus_of() {
 # dict_of HARNESS: the libFuzzer dictionary option for it, if it has one
 dict_of() {
 	case "$1" in
-	decode | scan | fastpath) echo "-dict=$here/decode.dict" ;;
+	decode | scan | fastpath | one_group) echo "-dict=$here/decode.dict" ;;
 	esac
 }
 share=0

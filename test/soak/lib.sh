@@ -10,7 +10,9 @@
 # pg_init/pg_start/pg_stop, sql, start_fe, the EXIT trap (cleanup) that stops
 # every process started here by its pid and removes (or keeps) the directory.
 
-pgbin=/usr/lib/postgresql/15/bin
+# the PostgreSQL 15 whose pg_config is first on PATH (a private build), else Debian's
+pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+[ -x "$pgbin/initdb" ] || pgbin=/usr/lib/postgresql/15/bin
 pha_http=$pgbin/promscale-ha-http
 pha_gen=$pgbin/promscale-ha-gen
 python=/usr/bin/python3

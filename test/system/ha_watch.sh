@@ -155,6 +155,15 @@ check_eq "writer-only role: /metrics still 200" 200 "$code"
 check "writer-only role: ha_state_up 0" grep -q -x 'promscale_ha_http_ha_state_up 0' "$dir/m4"
 check "writer-only role: no HA family" bash -c "! grep -q '^promscale_ha_leader' '$dir/m4'"
 check "the log says which grant is missing" grep -q 'grant promscale_ha_reader' "$dir/fe2.log"
+# scrapes past the TTL: the role's missing grant is found out without an error each time
+for _ in 1 2 3; do
+	sleep 1.1
+	curl -s -o /dev/null -H 'Authorization: Bearer secret-token-of-ha-watch' "$u2/metrics"
+done
+check_eq "writer-only role: 4 scrapes, no ERROR in the server log" 0 \
+	"$(grep -c 'permission denied for function ha_metrics' "$dir/log")"
+check_eq "writer-only role: the missing grant logged once" 1 \
+	"$(grep -c 'may not execute promscale_ha.ha_metrics' "$dir/fe2.log")"
 
 # 3. the example alert rules
 check "promtool check rules" promtool check rules "$alerts/promscale_ha.rules.yml"
