@@ -155,6 +155,13 @@ render_rows(FeTextBuf *b, PGresult *res)
 	}
 }
 
+/* Milliseconds from a to b (CLOCK_MONOTONIC). */
+static long long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long long) (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
 /*
  * Whether c's role may read the HA state (see ha_probe); on no, c is
  * released and the answer logged once per change.  Called under cache_lock.
@@ -217,8 +224,7 @@ read_state(size_t *len)
 		struct timespec now;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - ha_probed_at.tv_sec) * 1000LL +
-			(now.tv_nsec - ha_probed_at.tv_nsec) / 1000000 < HA_PROBE_MS)
+		if (ms_between(&ha_probed_at, &now) < HA_PROBE_MS)
 			return NULL;		/* not allowed, asked less than a minute ago */
 	}
 	atomic_fetch_add_explicit(&queries, 1, memory_order_relaxed);
@@ -251,13 +257,6 @@ read_state(size_t *len)
 	text = fe_tb_take(&b, len);
 	fe_tb_free(&b);
 	return text;
-}
-
-/* Milliseconds from a to b (CLOCK_MONOTONIC). */
-static long long
-ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (long long) (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
 }
 
 /*

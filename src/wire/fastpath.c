@@ -33,85 +33,12 @@
 
 #include <string.h>
 
-#define WT_VARINT	0
-#define WT_FIXED64	1
-#define WT_LEN		2
+#include "wire/pbwire.h"
 
 /* decode.c's arena block, and protobuf-c's per-field scan record (bytes, rounded up) */
 #define ARENA_BLOCK			(256 * 1024)
 #define SCANNED_MEMBER		40
 #define SLAB_FIRST			16		/* fields protobuf-c scans without allocating */
-
-/* A varint of at most 10 bytes, as protobuf-c reads one. */
-static inline bool
-get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t	r = 0;
-
-	for (int i = 0; i < 10 && *p < end; i++)
-	{
-		uint8_t		b = *(*p)++;
-
-		r |= (uint64_t) (b & 0x7F) << (7 * i);
-		if ((b & 0x80) == 0)
-		{
-			*v = r;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * A field's key (at most 5 bytes, field number > 0) and, for a
- * length-delimited field, its bounds (a length of at most 5 bytes that fits).
- * Only the wire types the messages here use are accepted.
- */
-static inline bool
-get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
-		  const uint8_t **sub, const uint8_t **sub_end)
-{
-	const uint8_t *start = *p;
-	uint64_t	key,
-				len;
-
-	if (*p < end && **p < 0x80)
-		key = *(*p)++;			/* the usual one-byte key */
-	else if (!get_varint(p, end, &key) || *p - start > 5 || key > UINT32_MAX)
-		return false;
-	if ((key >> 3) == 0)
-		return false;
-	*field = (uint32_t) (key >> 3);
-	*wt = (int) (key & 7);
-	if (*wt == WT_LEN)
-	{
-		start = *p;
-		if (*p < end && **p < 0x80)
-			len = *(*p)++;
-		else if (!get_varint(p, end, &len) || *p - start > 5)
-			return false;
-		if (len > (uint64_t) (end - *p))
-			return false;
-		*sub = *p;
-		*sub_end = *p + len;
-		*p += len;
-		return true;
-	}
-	if (*wt == WT_FIXED64)
-	{
-		if (end - *p < 8)
-			return false;
-		*sub = *p;
-		*p += 8;
-		return true;
-	}
-	if (*wt == WT_VARINT)
-	{
-		*sub = *p;
-		return get_varint(p, end, &len);
-	}
-	return false;
-}
 
 /*
  * Counts of the first pass, and a bound of the arena bytes protobuf-c would
@@ -221,7 +148,7 @@ count_series(const uint8_t *p, const uint8_t *end, Counts *c)
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != WT_LEN ||
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != PHA_PB_WT_LEN ||
 			(field != 1 && field != 2))
 			return false;		/* exemplars, histograms, unknown fields */
 		if (field == 1)
@@ -274,7 +201,7 @@ count_request(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != WT_LEN ||
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != PHA_PB_WT_LEN ||
 			!count_series(sub, sub_end, c))
 			return false;		/* metadata, unknown fields, malformed */
 	}
@@ -323,7 +250,7 @@ read_label(const uint8_t *p, const uint8_t *end, Prometheus__Label *l)
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != WT_LEN)
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != PHA_PB_WT_LEN)
 			return false;
 		if (field == 1 && !has_name)
 		{
@@ -358,17 +285,17 @@ read_sample(const uint8_t *p, const uint8_t *end, Prometheus__Sample *s)
 				   *sub_end = NULL;
 		uint64_t	v;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
-		if (field == 1 && wt == WT_FIXED64 && !has_value)
+		if (field == 1 && wt == PHA_PB_WT_FIXED64 && !has_value)
 		{
 			memcpy(&v, sub, 8);
 			memcpy(&s->value, &v, 8);
 			has_value = true;
 		}
-		else if (field == 2 && wt == WT_VARINT && !has_time)
+		else if (field == 2 && wt == PHA_PB_WT_VARINT && !has_time)
 		{
-			if (!get_varint(&sub, end, &v))
+			if (!pha_pb_get_varint(&sub, end, &v))
 				return false;
 			s->timestamp = (int64_t) v;
 			has_time = true;
@@ -426,7 +353,7 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 				   *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
 		if (field == 1)
 		{
@@ -531,7 +458,7 @@ pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;		/* can't happen: the first pass read it */
 		ts[i] = ts_init;
 		out->wr.timeseries[i] = &ts[i];
@@ -626,7 +553,7 @@ one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *
 				   *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
 		if (field == 1)
 		{
@@ -735,7 +662,7 @@ pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *li
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != WT_LEN)
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != PHA_PB_WT_LEN)
 			return false;		/* metadata, unknown fields, malformed */
 	}
 	if (n == 0 || (limits->max_series > 0 && n > limits->max_series))
@@ -754,7 +681,7 @@ pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *li
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end) ||
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) ||
 			!count_series(sub, sub_end, &c) ||
 			!one_series(sub, sub_end, &w, out, &out->fr.keys[i]))
 			return false;

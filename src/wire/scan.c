@@ -23,71 +23,7 @@
 
 #include <string.h>
 
-#define WT_VARINT	0
-#define WT_FIXED64	1
-#define WT_LEN		2
-#define WT_FIXED32	5
-
-static bool
-get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t	r = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7)
-	{
-		uint8_t		b = *(*p)++;
-
-		r |= (uint64_t) (b & 0x7F) << shift;
-		if ((b & 0x80) == 0)
-		{
-			*v = r;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Read a field's key; for length-delimited fields also its bounds. */
-static bool
-get_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
-		  const uint8_t **sub, const uint8_t **sub_end)
-{
-	uint64_t	key,
-				len;
-	const uint8_t *start = *p;
-
-	/* a key is a varint of at most 5 bytes and names a field other than 0 */
-	if (!get_varint(p, end, &key) || *p - start > 5 || key > UINT32_MAX || (key >> 3) == 0)
-		return false;
-	*field = (uint32_t) (key >> 3);
-	*wt = (int) (key & 7);
-	switch (*wt)
-	{
-		case WT_VARINT:
-			return get_varint(p, end, &len);
-		case WT_FIXED64:
-			if (end - *p < 8)
-				return false;
-			*p += 8;
-			return true;
-		case WT_FIXED32:
-			if (end - *p < 4)
-				return false;
-			*p += 4;
-			return true;
-		case WT_LEN:
-			start = *p;
-			/* as protobuf-c: a length is a varint of at most 5 bytes */
-			if (!get_varint(p, end, &len) || *p - start > 5 || len > (uint64_t) (end - *p))
-				return false;
-			*sub = *p;
-			*sub_end = *p + len;
-			*p += len;
-			return true;
-		default:
-			return false;
-	}
-}
+#include "wire/pbwire.h"
 
 /* What the scan looks for, and the limits it applies. */
 typedef struct ScanCtx
@@ -135,16 +71,16 @@ scan_label(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, LabelState *
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
-		if ((field == 1 || field == 2) && wt != WT_LEN)
+		if ((field == 1 || field == 2) && wt != PHA_PB_WT_LEN)
 			return false;		/* protobuf-c rejects a wrong wire type */
-		if (wt == WT_LEN && field == 1)
+		if (wt == PHA_PB_WT_LEN && field == 1)
 		{
 			name = sub;
 			name_len = sub_end - sub;
 		}
-		else if (wt == WT_LEN && field == 2)
+		else if (wt == PHA_PB_WT_LEN && field == 2)
 		{
 			value = sub;
 			value_len = sub_end - sub;
@@ -198,15 +134,15 @@ scan_sample(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesSc
 		uint64_t	key,
 					v;
 
-		if (!get_varint(&p, end, &key))
+		if (!pha_pb_get_varint(&p, end, &key))
 			return false;
-		if (key == ((2 << 3) | WT_VARINT))
+		if (key == ((2 << 3) | PHA_PB_WT_VARINT))
 		{
-			if (!get_varint(&p, end, &v))
+			if (!pha_pb_get_varint(&p, end, &v))
 				return false;
 			t = (int64_t) v;
 		}
-		else if (key == ((1 << 3) | WT_FIXED64))
+		else if (key == ((1 << 3) | PHA_PB_WT_FIXED64))
 		{
 			if (end - p < 8)
 				return false;
@@ -245,11 +181,11 @@ scan_series(const uint8_t *p, const uint8_t *end, const ScanCtx *cx, PhaSeriesSc
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
-		if (field >= 1 && field <= 4 && wt != WT_LEN)
+		if (field >= 1 && field <= 4 && wt != PHA_PB_WT_LEN)
 			return false;		/* protobuf-c rejects a wrong wire type */
-		if (wt != WT_LEN)
+		if (wt != PHA_PB_WT_LEN)
 			continue;
 		if (field == 3 || field == 4)
 			s->odd = true;		/* exemplars, histograms: only the decoder checks them */
@@ -293,9 +229,9 @@ pha_scan_request(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limi
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
-		if ((field == 1 || field == 3) && wt != WT_LEN)
+		if ((field == 1 || field == 3) && wt != PHA_PB_WT_LEN)
 			return false;		/* protobuf-c rejects a wrong wire type */
 		if (field == 3)
 			return false;		/* metadata: only the decoder checks it */
@@ -315,9 +251,9 @@ pha_scan_request(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limi
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
-		if (field == 1 && wt == WT_LEN &&
+		if (field == 1 && wt == PHA_PB_WT_LEN &&
 			!scan_series(sub, sub_end, &cx, &s[count++]))
 			return false;
 	}
