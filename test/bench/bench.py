@@ -421,6 +421,9 @@ class Bench:
             d["sorted"].append(rows / (int(r[11]) / 1e9))
             d["wcpu"].append(w_cpu / 1e6)
             d["ccpu"].append(c_cpu / 1e6)
+            if len(r) > 13:     # WAL bytes around the write() and the COPY
+                d.setdefault("wwal", []).append(int(r[12]) / rows)
+                d.setdefault("cwal", []).append(int(r[13]) / rows)
         self.results["copy"] = res
         n1 = self.sql(db, "SELECT count(*) FROM promscale_ha.samples")
         n2 = self.sql(db, "SELECT count(*) FROM bench.samples_copy")

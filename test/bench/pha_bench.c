@@ -49,7 +49,9 @@
  *	req   <label> <thread> <wall_ns> <cpu_ns> <received> <written> <dedup> <outcome> <hwm_kb> <anon_kb> <shmem_kb>
  *	http  <label> <thread> <wall_ns> <status>
  *	round <label> <wall_ns> <requests> <samples> <errors> <server_cpu_ns>
- *	pair  <label> <write_ns> <write_cpu_ns> <copy_ns> <copy_cpu_ns> <rows> <series_rows> <written> <copy_bytes> <payload_bytes> <sorted_copy_ns>
+ *	pair  <label> <write_ns> <write_cpu_ns> <copy_ns> <copy_cpu_ns> <rows> <series_rows> <written> <copy_bytes> <payload_bytes> <sorted_copy_ns> <write_wal_bytes> <copy_wal_bytes>
+ *	(WAL bytes: pg_current_wal_insert_lsn() asked on connection X, untimed, right
+ *	before and after the write() and the COPY, commit records included)
  *
  *-------------------------------------------------------------------------
  */
@@ -71,6 +73,8 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+
+#include "clock.h"
 
 #define BYTEAOID 17
 #define MAX_THREADS 64
@@ -127,33 +131,6 @@ die(const char *fmt,...)
 	fprintf(stderr, "\n");
 	va_end(ap);
 	exit(1);
-}
-
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* Nanoseconds a process has spent on a CPU (schedstat), or -1. */
-static long long
-proc_cpu_ns(int pid)
-{
-	char		path[64];
-	FILE	   *f;
-	long long	ns = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &ns) != 1)
-		ns = -1;
-	fclose(f);
-	return ns;
 }
 
 /* VmHWM, RssAnon and RssShmem of a process, in kB (-1 when unknown). */
@@ -834,6 +811,20 @@ copy_in(PGconn *c, const char *table, const Buf *b)
 		PQclear(r);
 }
 
+/* The WAL insert position in bytes, asked on connection c (untimed). */
+static long long
+wal_pos(PGconn *c)
+{
+	PGresult   *r = PQexec(c, "SELECT (pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint");
+	long long	pos;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("pg_current_wal_insert_lsn(): %s", PQerrorMessage(c));
+	pos = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return pos;
+}
+
 static int
 run_pair(void)
 {
@@ -848,15 +839,17 @@ run_pair(void)
 	{
 		const Item *it = &items[i];
 		long long	rec, wr, dd, rows, srows = 0;
-		long long	t0, t1, t2, t3, t4, t5, c0, c1, c2, c3;
+		long long	t0, t1, t2, t3, t4, t5, c0, c1, c2, c3, l0, l1, l2, l3;
 		char		q[1024], range[256];
 
+		l0 = wal_pos(x);
 		c0 = proc_cpu_ns(wpid);
 		t0 = now_ns();
 		if (!call_write(w, it, &rec, &wr, &dd, outcome, sizeof(outcome)))
 			die("write() failed on %s", it->path);
 		t1 = now_ns();
 		c1 = proc_cpu_ns(wpid);
+		l1 = wal_pos(x);
 
 		/* untimed: read back the rows that call stored, in insertion order */
 		snprintf(range, sizeof(range),
@@ -879,6 +872,7 @@ run_pair(void)
 		db_exec(x, "SELECT bench.sync_partitions()");
 
 		/* timed: the same rows into the mirror tables */
+		l2 = wal_pos(x);
 		c2 = proc_cpu_ns(cpid);
 		t2 = now_ns();
 		if (it->newseries)
@@ -892,6 +886,7 @@ run_pair(void)
 			copy_in(c, "bench.samples_copy", &samples);
 		t3 = now_ns();
 		c3 = proc_cpu_ns(cpid);
+		l3 = wal_pos(x);
 
 		/* timed: the same rows sorted by (series_id, time), into a third set */
 		snprintf(q, sizeof(q),
@@ -909,9 +904,10 @@ run_pair(void)
 		else
 			copy_in(c, "bench.samples_sorted", &sorted);
 		t5 = now_ns();
-		printf("pair\t%s\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%zu\t%zu\t%lld\n",
+		printf("pair\t%s\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%zu\t%zu\t%lld\t%lld\t%lld\n",
 			   it->label, t1 - t0, c1 - c0, t3 - t2, c3 - c2, rows, srows, wr,
-			   samples.len + (it->newseries ? series.len : 0), it->len, t5 - t4);
+			   samples.len + (it->newseries ? series.len : 0), it->len, t5 - t4,
+			   l1 - l0, l3 - l2);
 		fflush(stdout);
 		if (rows != wr)
 			die("%s: write() stored %lld samples but %lld rows were read back", it->path, wr, rows);

@@ -13,7 +13,8 @@
 #   2. builds and installs the extension and promscale-ha-gen, tries to build
 #      promscale-ha-http (the front-end and part of the peer sections are
 #      reported "not available" when it does not build), and compiles the
-#      benchmark client test/bench/pha_bench.c into a temporary directory;
+#      benchmark clients test/bench/pha_bench.c and pha_query.c (SQL reads) into a
+#      temporary directory;
 #   3. runs test/bench/bench.py, which starts its own throw-away PostgreSQL 15,
 #      front end, Prometheus and VictoriaMetrics on 127.0.0.1 and free ports in
 #      that temporary directory, measures, stops every process it started by its
@@ -64,7 +65,7 @@ while [ $# -gt 0 ]; do
 		args+=(--out "$(realpath -m "$1")")
 		;;
 	-h | --help)
-		sed -n '3,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '3,42p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -140,6 +141,9 @@ echo "== compile the benchmark client"
 gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-I"$("$PG_CONFIG" --includedir)" -o "$work/pha-bench" "$root/test/bench/pha_bench.c" \
 	-L"$("$PG_CONFIG" --libdir)" -lpq -lpthread
+gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I"$("$PG_CONFIG" --includedir)" -o "$work/pha-query" "$root/test/bench/pha_query.c" \
+	-L"$("$PG_CONFIG" --libdir)" -lpq
 
 # 3. Measure.
 python=/usr/bin/python3

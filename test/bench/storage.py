@@ -406,6 +406,8 @@ class Storage:
         self.work = work
         self.gen = gen
         self.client = client
+        # the SQL-read timer, compiled next to pha-bench (run.sh, compile_client)
+        self.query_client = os.path.join(os.path.dirname(client), "pha-query")
         self.quick = quick
         self.cfg = dict(QUICK if quick else FULL)
         self.reps = self.cfg["reps"]
@@ -721,30 +723,32 @@ SELECT json_build_object(
                 f"AND x.time < '{self.ts_sql(hi)}'")
 
     def pg_queries(self, db, qs, state):
-        """Per query: a warm-up, then reps runs in one session; wall from psql's \\timing,
-        backend CPU from /proc/self/schedstat around each run."""
+        """Per query: a warm-up, then reps runs on one connection, timed by pha-query
+        (test/bench/pha_query.c), each run twice: as COPY (query) TO STDOUT (the bytes
+        received, as the peers' bodies are read: the compared figure) and as a query whose
+        rows libpq parses (wall_rows, for information); backend CPU from schedstat."""
         res = {}
-        stat = "SELECT 'cpu ' || split_part(pg_read_file('/proc/self/schedstat'), ' ', 1);\n"
         for key, title, sel, lo, hi in qs:
-            sql = self.pg_query_sql(sel, lo, hi)
-            script = ["SELECT 'rows ' || count(*) FROM (" + sql + ") q;\n"]
-            for _ in range(self.reps + 1):
-                script.append("\\o\n" + stat + "\\o /dev/null\n\\timing on\n" + sql + ";\n\\timing off\n\\o\n" + stat)
-            lines = self.psql_script(db, "".join(script), name=f"q-{db}-{key}")
-            rows = None
-            cpu, wall = [], []
-            for line in lines:
-                if line.startswith("rows "):
-                    rows = int(line.split()[1])
-                elif line.startswith("cpu "):
-                    cpu.append(int(line.split()[1]))
-                else:
-                    m = re.match(r"Time: ([\d.]+) ms", line)
-                    if m:
-                        wall.append(float(m.group(1)))
-            cpu_ms = [(cpu[2 * i + 1] - cpu[2 * i]) / 1e6 for i in range(len(cpu) // 2)]
-            res[key] = {"rows": rows, "wall": wall[1:], "cpu": cpu_ms[1:]}
-            log(f"    {state} {key}: {rows:,} samples, {med(wall[1:]):.1f} ms wall, {med(cpu_ms[1:]):.1f} ms CPU")
+            path = os.path.join(self.work, f"q-{db}-{key}.sql")
+            with open(path, "w") as f:
+                f.write(self.pg_query_sql(sel, lo, hi))
+            r = subprocess.run([self.query_client, "--db", self.pg.conninfo(db), "--sql", path,
+                                "--reps", str(self.reps)], capture_output=True, text=True, timeout=3600)
+            if r.returncode != 0:
+                raise Failure(f"pha-query {db} {key}: {r.stderr.strip()[-1500:]}")
+            d = {"rows": None, "wall": [], "cpu": [], "wall_rows": [], "cpu_rows": []}
+            for line in r.stdout.splitlines():
+                f = line.split("\t")
+                if f[0] in ("copy", "rows"):
+                    sfx = "" if f[0] == "copy" else "_rows"
+                    d["wall" + sfx].append(int(f[2]) / 1e6)
+                    d["cpu" + sfx].append(int(f[3]) / 1e6)
+                    if d["rows"] is not None and d["rows"] != int(f[4]):
+                        raise Failure(f"pha-query {db} {key}: {d['rows']} rows, then {f[4]}")
+                    d["rows"] = int(f[4])
+            res[key] = d
+            log(f"    {state} {key}: {d['rows']:,} samples, {med(d['wall']):.1f} ms wall, {med(d['cpu']):.1f} ms CPU "
+                f"(rows parsed by libpq: {med(d['wall_rows']):.1f} ms wall)")
         return res
 
     def pg_explain(self, db, qs, which):
@@ -1160,8 +1164,13 @@ def report_lines(res, versions=None, standalone=False):
         "query API).")
     add(f"- **Queries**: median of {cfg.get('reps', '?')} runs after one warm-up, same selector and window on "
         "every store; windows start and end on 15 s slots, 7.5 s from any sample, so no sample lies on a boundary (`[start, end)` in SQL, `(end - range, end]` in PromQL). promscale_ha: SQL "
-        "over `promscale_ha.samples` joined from `promscale_ha.series` (below) in one psql session, wall = psql's "
-        "`\\timing` (rows fetched, not printed), CPU = the backend's schedstat before/after each run. Prometheus "
+        "over `promscale_ha.samples` joined from `promscale_ha.series` (below) on one libpq connection "
+        "(`test/bench/pha_query.c`) as `COPY (query) TO STDOUT`: the same plan and text output functions as a "
+        "text-format query, and the client only receives the bytes, as the peers' JSON bodies are read and not "
+        "parsed; wall = from sending the query to the last byte, CPU = the backend's schedstat before/after "
+        "each run. For information the same query is also timed with libpq parsing every row into its result "
+        "(\"rows parsed\" below: an application's view, client CPU included; psql, used before, also lays "
+        "every row out for printing). Prometheus "
         "and VictoriaMetrics: `/api/v1/query?query=sel[range]&time=end` (an instant query returning the raw "
         "samples; VictoriaMetrics with `nocache=1`), wall timed by the client to the last byte, CPU = the "
         "process's CPU over all runs / runs (sum of its threads' `/proc/PID/task/*/schedstat`). The sample counts of all stores are compared.")
@@ -1313,8 +1322,10 @@ def report_lines(res, versions=None, standalone=False):
                     cells.append("n/a")
                     continue
                 cpu = med(x["cpu"]) if "cpu" in x else x.get("cpu_avg", float("nan"))
+                extra = (f"; rows parsed {_ms(med(x['wall_rows']))}, CPU {_ms(med(x['cpu_rows']))}"
+                         if x.get("wall_rows") else "")
                 cells.append(f"{_ms(med(x['wall']))} [{_ms(min(x['wall']))}–{_ms(max(x['wall']))}] "
-                             f"(CPU {_ms(cpu)})")
+                             f"(CPU {_ms(cpu)}{extra})")
             add(f"| {store} | " + " | ".join(cells) + " |")
         add("| samples returned | " + " | ".join(
             " / ".join(f"{rs[key]['rows']:,}" if rs.get(key) and rs[key]['rows'] is not None else "?"
@@ -1410,8 +1421,9 @@ def compile_client(root, work):
     pgc = f"{PG_BIN}/pg_config"
     inc = subprocess.run([pgc, "--includedir"], capture_output=True, text=True, check=True).stdout.strip()
     lib = subprocess.run([pgc, "--libdir"], capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run(["gcc", "-O2", "-Wall", "-I" + inc, "-o", out, os.path.join(root, "test/bench/pha_bench.c"),
-                    "-L" + lib, "-lpq", "-lpthread"], check=True, timeout=300)
+    for prog, src in ((out, "pha_bench.c"), (os.path.join(work, "pha-query"), "pha_query.c")):
+        subprocess.run(["gcc", "-O2", "-Wall", "-I" + inc, "-o", prog, os.path.join(root, "test/bench", src),
+                        "-L" + lib, "-lpq", "-lpthread"], check=True, timeout=300)
     return out
 
 
