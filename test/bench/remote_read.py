@@ -36,6 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 from bench import Failure, http_get, log, wait_until  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from protowire import fields, read_varint  # noqa: E402
 try:
     import read_decoder as rd                          # needs python3-snappy (/usr/bin/python3)
 except ImportError as _e:
@@ -114,38 +116,11 @@ def request(case, kind_type):
 # --------------------------------------------------------------------------- responses
 
 
-def _uvarint(b, i):
-    c = b[i]
-    if c < 0x80:
-        return c, i + 1
-    return rd.read_varint(b, i)
-
-
-def _fields(b):
-    """(field, wire type, value or (start, end)) of a message in a memoryview; no copies."""
-    i, n = 0, len(b)
-    while i < n:
-        key, i = _uvarint(b, i)
-        wt = key & 7
-        if wt == 2:
-            ln, i = _uvarint(b, i)
-            yield key >> 3, wt, b[i:i + ln]
-            i += ln
-        elif wt == 0:
-            v, i = _uvarint(b, i)
-            yield key >> 3, wt, v
-        elif wt == 1:
-            yield key >> 3, wt, b[i:i + 8]
-            i += 8
-        else:
-            raise Failure(f"response: protobuf wire type {wt}")
-
-
 def _sample_ts(b):
     """The timestamp of the Sample field (key, length, message) at the start of b."""
-    ln, i = _uvarint(b, 1)
+    ln, i = read_varint(b, 1)
     t = 0
-    for f, _, v in _fields(b[i:i + ln]):
+    for f, _, v in fields(b[i:i + ln]):
         if f == 2:
             t = rd.int64(v)
     return t
@@ -156,10 +131,10 @@ def count_samples(body, lo, hi):
     judged from the first and last sample of each series (they are in time order)."""
     raw = memoryview(rd.snappy.uncompress(bytes(body)))
     series = samples = outside = 0
-    for f, _, qr in _fields(raw):
+    for f, _, qr in fields(raw):
         if f != 1:
             continue
-        for g, _, ts in _fields(qr):
+        for g, _, ts in fields(qr):
             if g != 1:
                 continue
             series += 1
@@ -196,23 +171,23 @@ def count_chunks(body, lo, hi):
     frames = series = samples = sent = 0
     last_labels = None
     while i < n:
-        ln, i = _uvarint(b, i)
+        ln, i = read_varint(b, i)
         msg = b[i + 4:i + 4 + ln]
         if len(msg) != ln:
             raise Failure(f"response: frame {frames} truncated")
         i += 4 + ln
         frames += 1
-        for f, _, cs in _fields(msg):
+        for f, _, cs in fields(msg):
             if f != 1:
                 continue
             labels = bytearray()
-            for g, _, x in _fields(cs):
+            for g, _, x in fields(cs):
                 if g == 1:
                     labels += x
                 elif g == 2:
                     mn = mx = typ = 0
                     data = None
-                    for h, _, y in _fields(x):
+                    for h, _, y in fields(x):
                         if h == 1:
                             mn = rd.int64(y)
                         elif h == 2:

@@ -69,6 +69,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import (PG_BIN, PG_CONF, Failure, Procs, deb_version, free_port as kernel_free_port,  # noqa: E402
                    http_get, log, wait_until)
 import remote_read  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from protowire import fields, varint  # noqa: E402
 
 STEP_MS = 15000
 JITTER_MS = 5
@@ -103,52 +105,6 @@ def snappy_compress(raw):
     return out.raw[:ln.value]
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _rd_varint(b, p):
-    r = s = 0
-    while True:
-        c = b[p]
-        p += 1
-        r |= (c & 0x7f) << s
-        s += 7
-        if c < 0x80:
-            return r, p
-
-
-def pb_fields(b):
-    """(field, wire type, value) of a protobuf message."""
-    p = 0
-    while p < len(b):
-        key, p = _rd_varint(b, p)
-        f, wt = key >> 3, key & 7
-        if wt == 2:
-            n, p = _rd_varint(b, p)
-            yield f, wt, b[p:p + n]
-            p += n
-        elif wt == 0:
-            v, p = _rd_varint(b, p)
-            yield f, wt, v
-        elif wt == 1:
-            yield f, wt, b[p:p + 8]
-            p += 8
-        elif wt == 5:
-            yield f, wt, b[p:p + 4]
-            p += 4
-        else:
-            raise Failure(f"protobuf wire type {wt}")
-
-
 def series_of(gen, instances, start_ms, values):
     """Label sets of the series, in the generator's order: the encoded Label fields of each
     TimeSeries, a dict of each, and its first sample (to check the dump against)."""
@@ -157,19 +113,19 @@ def series_of(gen, instances, start_ms, values):
             "--no-compress"] + (["--values", "random"] if values == "random" else [])
     pb = subprocess.run(argv, capture_output=True, check=True, timeout=120).stdout
     enc, dicts, first = [], [], []
-    for f, _, body in pb_fields(pb):
+    for f, _, body in fields(pb):
         if f != 1:
             continue
         lb = bytearray()
         d = {}
         smp = (0.0, None)
-        for g, _, v in pb_fields(body):
+        for g, _, v in fields(body):
             if g == 1:
                 lb += b"\x0a" + varint(len(v)) + v
-                kv = {h: x.decode() for h, _, x in pb_fields(v)}
+                kv = {h: x.decode() for h, _, x in fields(v)}
                 d[kv.get(1, "")] = kv.get(2, "")
             elif g == 2:
-                sm = {h: x for h, _, x in pb_fields(v)}
+                sm = {h: x for h, _, x in fields(v)}
                 smp = (sm.get(1, bytes(8)), sm.get(2))
         enc.append(bytes(lb))
         dicts.append(d)

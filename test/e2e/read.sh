@@ -47,38 +47,13 @@ py=/usr/bin/python3
 
 start_time=$EPOCHREALTIME
 tmp=
-declare -A pids=()
 
 # shellcheck source=../lib/checks.sh
 . "$here/../lib/checks.sh"
-note() { printf '   [%5.1fs] %s\n' "$(awk -v a="$start_time" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "$*"; }
+# pids, start, stop, wait_until, note, elapsed, fle, port_free, as_pg
+# shellcheck source=../lib/procs.sh
+. "$here/../lib/procs.sh"
 
-# wait_until SECONDS COMMAND...: poll every 0.25 s; false when it did not succeed in time
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $deadline ] && return 1
-		sleep 0.25
-	done
-}
-start() { # start NAME LOGFILE COMMAND...
-	local name=$1 log=$2
-	shift 2
-	"$@" >"$log" 2>&1 &
-	pids[$name]=$!
-}
-stop() { # stop NAME: SIGTERM, 10 s, SIGKILL; by pid
-	local pid=${pids[$1]:-}
-	[ -n "$pid" ] || return 0
-	unset "pids[$1]"
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
-as_pg() { runuser -u postgres -- "$@"; }
 pg_running=false
 cleanup() {
 	local rc=$? name
@@ -106,7 +81,6 @@ for cmd in prometheus curl; do
 done
 pha_http=$(command -v promscale-ha-http || echo "$pgbin/promscale-ha-http")
 [ -x "$pha_http" ] || fatal "promscale-ha-http is installed (make install)"
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$pgport" "$fe_port" "$target_port" "${prom_port[@]}"; do
 	port_free "$p" || fatal "port $p is free (set PHA_READ_E2E_PORT_BASE / PHA_READ_E2E_PGPORT)"
 done

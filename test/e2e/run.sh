@@ -69,7 +69,6 @@ scrape_interval=1        # seconds, Prometheus' scrape_interval below
 
 start_time=$EPOCHREALTIME
 tmp=
-declare -A pids=()       # name -> pid of every process we started
 
 # ---------------------------------------------------------------------------
 # output and bookkeeping
@@ -77,62 +76,14 @@ declare -A pids=()       # name -> pid of every process we started
 # ok, failed, check, fatal and the counters checks and failures
 # shellcheck source=../lib/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
-note() {
-	printf '   [%6.1fs] %s\n' "$(elapsed)" "$*"
-}
+# pids, start, stop, wait_until, note, elapsed, fle, port_free, as_pg
+# shellcheck source=../lib/procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/procs.sh"
 now() {
 	echo "$EPOCHREALTIME"
 }
-elapsed() {
-	awk -v a="$start_time" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
-}
-# fle A B: is A <= B (decimals)?
-fle() {
-	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'
-}
 fsub() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'
-}
-
-# wait_until SECONDS COMMAND...: poll every 0.25 s until the command succeeds;
-# false when it did not within SECONDS.
-wait_until() {
-	local limit=$1
-	shift
-	local deadline
-	deadline=$(awk -v a="$EPOCHREALTIME" -v t="$limit" 'BEGIN { printf "%.3f", a + t }')
-	while :; do
-		if "$@"; then return 0; fi
-		if fle "$deadline" "$EPOCHREALTIME"; then return 1; fi
-		sleep 0.25
-	done
-}
-
-# start NAME LOGFILE COMMAND...: start in the background, remember the pid
-start() {
-	local name=$1 log=$2
-	shift 2
-	"$@" >"$log" 2>&1 &
-	pids[$name]=$!
-}
-
-# stop NAME: SIGTERM, up to 10 s, then SIGKILL; by pid only
-stop() {
-	local name=$1 pid=${pids[$1]:-}
-	[ -n "$pid" ] || return 0
-	unset "pids[$name]"
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "   note: $name (pid $pid) ignored SIGTERM for 10 s, sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
 }
 
 # kill9 NAME: SIGKILL by pid (a crash), and reap it
@@ -143,10 +94,6 @@ kill9() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
-}
-
-as_pg() {
-	runuser -u postgres -- "$@"
 }
 
 pg_running=false
@@ -227,9 +174,6 @@ check "prometheus, haproxy, curl and python3 are installed" install_missing
 command -v prometheus >/dev/null && command -v haproxy >/dev/null && command -v curl >/dev/null ||
 	fatal "cannot run without prometheus, haproxy and curl"
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 all_ports_free() {
 	local p busy=()
 	for p in "$pgport" "$lb_port" "${fe_port[@]}" "$stats_port" "$target_port" "${prom_port[@]}"; do

@@ -52,6 +52,8 @@ import time
 
 import snappy
 
+from protowire import field_bytes, label, varint  # noqa: E402 (beside this file)
+
 MIN_BACKOFF = 0.05
 HTTP_TIMEOUT = 10.0
 HEADERS = {
@@ -61,29 +63,6 @@ HEADERS = {
     "User-Agent": "promscale-ha-test-sender/1.0",
 }
 stopping = threading.Event()
-
-
-def varint(n):
-    """Protobuf base-128 varint of a non-negative integer."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field_bytes(num, payload):
-    """A length-delimited protobuf field (wire type 2)."""
-    return varint((num << 3) | 2) + varint(len(payload)) + payload
-
-
-def label(name, value):
-    """TimeSeries.labels (field 1): one Label{name = 1, value = 2}."""
-    return field_bytes(1, field_bytes(1, name.encode()) + field_bytes(2, value.encode()))
 
 
 class Log:

@@ -20,63 +20,15 @@ start_time=$EPOCHREALTIME
 tmp=
 pg_running=false
 pg_conf_extra=
-declare -A pids=()      # name -> pid of every process started in the background
 # set by the including script
 : "${test_name:?}" "${pgport:?}" "${failover_timeout:?}"
 
 # ok, failed, check, fatal and the counters checks and failures
 # shellcheck source=../lib/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
-elapsed() {
-	awk -v a="$start_time" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
-}
-note() {
-	printf '   [%6.1fs] %s\n' "$(elapsed)" "$*"
-}
-# fle A B: A <= B (decimals)
-fle() {
-	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'
-}
-
-# wait_until SECONDS COMMAND...: poll every 0.25 s; false if not true within SECONDS
-wait_until() {
-	local limit=$1 deadline
-	shift
-	deadline=$(awk -v a="$EPOCHREALTIME" -v t="$limit" 'BEGIN { printf "%.3f", a + t }')
-	while :; do
-		if "$@"; then return 0; fi
-		if fle "$deadline" "$EPOCHREALTIME"; then return 1; fi
-		sleep 0.25
-	done
-}
-
-# start NAME LOGFILE COMMAND...: run in the background, remember the pid
-start() {
-	local name=$1 log=$2
-	shift 2
-	"$@" >"$log" 2>&1 &
-	pids[$name]=$!
-}
-
-# stop NAME [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 10); by pid only
-stop() {
-	local name=$1 limit=${2:-10} pid=${pids[$1]:-} i
-	[ -n "$pid" ] || return 0
-	unset "pids[$name]"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for ((i = 0; i < limit * 10; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			echo "   note: $name (pid $pid) ignored SIGTERM for $limit s, sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null
-		fi
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# pids, start, stop, wait_until, note, elapsed, fle, port_free, as_pg
+# shellcheck source=../lib/procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/procs.sh"
 
 # wait_exit NAME SECONDS: wait for a background process to end by itself (bounded);
 # its exit status, or 124 when it was still running (it is then stopped)
@@ -95,10 +47,6 @@ wait_exit() {
 	rc=$?
 	unset "pids[$name]"
 	return $rc
-}
-
-as_pg() {
-	runuser -u postgres -- "$@"
 }
 
 cleanup() {

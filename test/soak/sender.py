@@ -56,6 +56,9 @@ from collections import deque
 
 import snappy
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from protowire import field_bytes, label, varint  # noqa: E402
+
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 2.0
 HTTP_TIMEOUT = 10.0
@@ -65,29 +68,6 @@ HEADERS = {
     "X-Prometheus-Remote-Write-Version": "0.1.0",
     "User-Agent": "promscale-ha-soak/1.0",
 }
-
-
-def varint(n):
-    """Protobuf base-128 varint of a non-negative integer."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field_bytes(num, payload):
-    """A length-delimited field (wire type 2)."""
-    return varint((num << 3) | 2) + varint(len(payload)) + payload
-
-
-def label(name, value):
-    """TimeSeries.labels (field 1) holding one Label{name = 1, value = 2}."""
-    return field_bytes(1, field_bytes(1, name.encode()) + field_bytes(2, value.encode()))
 
 
 def series_labels(cluster, replica, i):

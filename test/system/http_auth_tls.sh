@@ -49,51 +49,13 @@ prom_port=$((base + 9))
 
 dir=
 pg_running=false
-declare -A pids=()
 
 # ok, failed, check (by a command's status), check_eq, fatal; counters checks, failures
 # shellcheck source=../lib/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
-
-# wait_until SECONDS COMMAND...: poll every 0.25 s; false when not within SECONDS
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" && return 0
-		[ $SECONDS -ge "$deadline" ] && return 1
-		sleep 0.25
-	done
-}
-
-# start NAME LOGFILE COMMAND...: in the background, remember the pid
-start() {
-	local name=$1 log=$2
-	shift 2
-	"$@" >"$log" 2>&1 &
-	pids[$name]=$!
-}
-
-# stop NAME: SIGTERM, up to 10 s, then SIGKILL; by pid only
-stop() {
-	local name=$1 pid=${pids[$1]:-}
-	[ -n "$pid" ] || return 0
-	unset "pids[$name]"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
-}
-
-as_pg() {
-	runuser -u postgres -- "$@"
-}
+# pids, start, stop, wait_until, note, elapsed, fle, port_free, as_pg
+# shellcheck source=../lib/procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/procs.sh"
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -163,9 +125,6 @@ if [ ! -x "$pha_http" ] || [ ! -x "$pha_gen" ]; then
 	fatal "promscale-ha-http and promscale-ha-gen are installed (make install)"
 fi
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 for p in "$fe1_port" "$fe2_port" "$spare_port" "$prom_port"; do
 	port_free "$p" || fatal "port $p on 127.0.0.1 is in use (set PHA_AUTH_PORT_BASE)"
 done

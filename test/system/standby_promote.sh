@@ -59,7 +59,6 @@ writers="k1r1=k1/r1 k1r2=k1/r2 k2r1=k2/r1 k2r2=k2/r2 plain1=plain"
 
 start_time=$EPOCHREALTIME
 tmp=
-declare -A pids=()      # name -> pid of every process started in the background
 a_running=false
 b_running=false
 a_pm=                   # A's postmaster, then its children (for the cleanup)
@@ -69,21 +68,9 @@ a_shmid=
 # ok, failed, check, check_eq, fatal; counters checks and failures
 # shellcheck source=test/lib/checks.sh
 . "$here/../lib/checks.sh"
-
-elapsed() { awk -v a="$start_time" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
-note() { printf '   [%5.1fs] %s\n' "$(elapsed)" "$*"; }
-as_pg() { runuser -u postgres -- "$@"; }
-
-# wait_until SECONDS COMMAND...: poll every 0.2 s; false when not true within SECONDS
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" && return 0
-		[ $SECONDS -ge "$deadline" ] && return 1
-		sleep 0.2
-	done
-}
+# pids, start, stop, wait_until, note, elapsed, fle, port_free, as_pg
+# shellcheck source=../lib/procs.sh
+. "$here/../lib/procs.sh"
 
 # sql NODE QUERY: one statement on node a or b, through its Unix socket
 sql() {
@@ -94,29 +81,6 @@ sql() {
 }
 sql_is_t() { [ "$(sql "$1" "$2")" = t ]; }
 
-# start NAME LOGFILE COMMAND...: in the background, remember the pid
-start() {
-	local name=$1 log=$2
-	shift 2
-	"$@" >"$log" 2>&1 &
-	pids[$name]=$!
-}
-# stop NAME [SECONDS]: SIGTERM, SIGKILL after SECONDS (default 10); by pid only
-stop() {
-	local name=$1 limit=${2:-10} pid=${pids[$1]:-} i
-	[ -n "$pid" ] || return 0
-	unset "pids[$name]"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for ((i = 0; i < limit * 10; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
-}
 # pid_gone PID: the process has ended (a zombie counts: a killed server's processes
 # are reaped by whatever adopted them, maybe only later)
 pid_gone() {
