@@ -35,6 +35,17 @@ extern MemoryContext pha_xact_begin(const char *activity);
 extern void pha_xact_end(MemoryContext caller);
 
 /*
+ * Run fn(arg) in an internal subtransaction.  True when it returned (the
+ * subtransaction is released into the caller's transaction); false when it
+ * raised a unique violation (23505), whose work is then rolled back with the
+ * subtransaction and the error discarded; any other error is re-thrown.
+ * The caller's memory context and resource owner are the current ones again
+ * on return either way.  For "insert the fast way, and if a row is already
+ * there, fall back to the way that settles conflicts".
+ */
+extern bool pha_try_unless_duplicate(void (*fn) (void *arg), void *arg);
+
+/*
  * Fail with SQLSTATE 25006, as INSERT does, when the transaction is read-only
  * (default_transaction_read_only, BEGIN READ ONLY, a hot standby): what is the
  * statement named in the message.  Every entry point that stores calls it

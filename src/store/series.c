@@ -5,13 +5,17 @@
  *
  * A label set is identified by the SHA-256 of its sorted labels; that digest
  * is the unique key of promscale_ha.series.  Series whose label bytes the
- * wire cache (wire_cache.c) knows come in with their ids and are not hashed.  Resolution is batched per
- * request: every series is hashed and looked up in a backend-local hash table
- * (no SQL for known series); the misses are looked up with one SELECT, the
- * still-missing ones created with one INSERT ... ON CONFLICT DO NOTHING (in
- * hash order, so that two writers creating overlapping sets cannot deadlock),
- * and whatever a concurrent writer created in the meantime is read with a
- * second SELECT.  Every row found or created ends in the cache.
+ * wire cache (wire_cache.c) knows come in with their ids and are not hashed.
+ * Resolution is batched per request: every series is hashed and looked up in
+ * a backend-local hash table (no SQL for known series); the misses are looked
+ * up with one SELECT (a generic plan: an index probe per hash, not a plan
+ * made for the array's contents), unless a sample of a large batch of misses
+ * finds none of them stored (all_new_likely); the still-missing ones are
+ * created in hash order (so that two writers creating overlapping sets cannot
+ * deadlock) by heap multi-inserts (series_insert.c), or, when one of them
+ * exists by then, with one INSERT ... ON CONFLICT DO NOTHING; whatever a
+ * concurrent writer created in the meantime is read with a second SELECT.
+ * Every row found or created ends in the cache.
  *
  * Cache correctness:
  *	- entries learned inside a (sub)transaction are remembered with its
@@ -46,6 +50,7 @@
 #include "guc.h"
 #include "sql.h"
 #include "store/series.h"
+#include "store/series_insert.h"
 #include "store/wire_cache.h"
 
 typedef struct SeriesKey
@@ -228,40 +233,73 @@ series_hash(pg_cryptohash_ctx *ctx, Prometheus__TimeSeries *ts, SeriesKey *out)
 		elog(ERROR, "could not finish SHA-256 of a label set");
 }
 
-static Jsonb *
-labels_to_jsonb(Prometheus__TimeSeries *ts)
+/* jsonb's order of object keys: shorter first, then bytewise. */
+static inline int
+jsonb_key_cmp(const JsonbValue *a, const JsonbValue *b)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue	v;
-	JsonbValue *res;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (size_t i = 0; i < ts->n_labels; i++)
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) ts->labels[i]->name.data;
-		v.val.string.len = (int) ts->labels[i]->name.len;
-		pushJsonbValue(&state, WJB_KEY, &v);
-		v.val.string.val = (char *) ts->labels[i]->value.data;
-		v.val.string.len = (int) ts->labels[i]->value.len;
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(res);
+	if (a->val.string.len != b->val.string.len)
+		return a->val.string.len < b->val.string.len ? -1 : 1;
+	return memcmp(a->val.string.val, b->val.string.val, a->val.string.len);
 }
 
-static text *
-metric_name_text(Prometheus__TimeSeries *ts)
+/*
+ * The row values of a new series in one pass over its labels: the labels as
+ * a jsonb object and __name__'s value as text, both allocated in the current
+ * context at their exact size.  The object is built directly, its pairs
+ * put in jsonb's key order by insertion (the labels arrive sorted by name,
+ * so this is nearly linear), in scratch, reset for each series: the generic
+ * builder takes several times the result's size per series (a pair array
+ * grown by doubling, a 1 kB output buffer), which for thousands of new series
+ * is tens of MB of fresh memory, page faults included, per request.
+ */
+static void
+series_row_values(Prometheus__TimeSeries *ts, MemoryContext scratch, Datum *name,
+				  Datum *labels)
 {
+	MemoryContext cxt = MemoryContextSwitchTo(scratch);
+	JsonbPair  *pairs = palloc(Max(ts->n_labels, 1) * sizeof(JsonbPair));
+	JsonbValue	obj;
+	Jsonb	   *built;
+	Jsonb	   *out;
+	Prometheus__Label *metric = NULL;
+
 	for (size_t i = 0; i < ts->n_labels; i++)
 	{
 		Prometheus__Label *l = ts->labels[i];
+		JsonbPair	p;
+		size_t		j = i;
 
 		if (l->name.len == 8 && memcmp(l->name.data, "__name__", 8) == 0)
-			return cstring_to_text_with_len((char *) l->value.data, (int) l->value.len);
+			metric = l;
+		p.key.type = jbvString;
+		p.key.val.string.val = (char *) l->name.data;
+		p.key.val.string.len = (int) l->name.len;
+		p.value.type = jbvString;
+		p.value.val.string.val = (char *) l->value.data;
+		p.value.val.string.len = (int) l->value.len;
+		p.order = (uint32) i;
+		while (j > 0 && jsonb_key_cmp(&pairs[j - 1].key, &p.key) > 0)
+		{
+			pairs[j] = pairs[j - 1];
+			j--;
+		}
+		if (j > 0 && jsonb_key_cmp(&pairs[j - 1].key, &p.key) == 0)
+			elog(ERROR, "validated series has a repeated label name");
+		pairs[j] = p;
 	}
-	elog(ERROR, "validated series has no __name__");
-	return NULL;				/* keep compiler quiet */
+	if (metric == NULL)
+		elog(ERROR, "validated series has no __name__");
+	obj.type = jbvObject;
+	obj.val.object.nPairs = (int) ts->n_labels;
+	obj.val.object.pairs = pairs;
+	built = JsonbValueToJsonb(&obj);
+	MemoryContextSwitchTo(cxt);
+	out = palloc(VARSIZE(built));
+	memcpy(out, built, VARSIZE(built));
+	MemoryContextReset(scratch);
+	*labels = PointerGetDatum(out);
+	*name = PointerGetDatum(cstring_to_text_with_len((char *) metric->value.data,
+													 (int) metric->value.len));
 }
 
 static Datum
@@ -327,8 +365,16 @@ select_existing(SeriesKey *keys, int *miss, int nmiss)
 	{
 		Oid			types[1] = {BYTEAARRAYOID};
 
-		select_plan = pha_sql_prepare("SELECT id, labels_hash FROM promscale_ha.series"
-								" WHERE labels_hash = ANY($1)", 1, types);
+		/*
+		 * Generic: a custom plan would be made for each request, copying its
+		 * array into the plan, and for thousands of hashes might scan the table
+		 */
+		select_plan = SPI_prepare_cursor("SELECT id, labels_hash FROM promscale_ha.series"
+										 " WHERE labels_hash = ANY($1)", 1, types,
+										 CURSOR_OPT_GENERIC_PLAN);
+		if (select_plan == NULL)
+			elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(select_plan);
 	}
 	rc = SPI_execute_plan(select_plan, &arg, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
@@ -336,27 +382,73 @@ select_existing(SeriesKey *keys, int *miss, int nmiss)
 	cache_spi_result();
 }
 
+/*
+ * Misses of a request come in two kinds: new label sets (a deploy, a new
+ * target), and series this backend has not seen yet but another one stored.
+ * For a large batch of misses, look a sample of them up first: when none of
+ * those exists, the batch is most likely all new and goes straight to the
+ * insert, whose unique index still catches any that exists (the insert then
+ * falls back to ON CONFLICT DO NOTHING and the final lookup finds them); the
+ * lookup of every miss, one index descent each, is saved.
+ */
+#define PHA_SERIES_SAMPLE 8
+
+static bool
+all_new_likely(SeriesKey *keys, const int *miss, int nmiss)
+{
+	int			sample[PHA_SERIES_SAMPLE];
+
+	if (nmiss < 8 * PHA_SERIES_SAMPLE)
+		return false;
+	for (int k = 0; k < PHA_SERIES_SAMPLE; k++)
+		sample[k] = miss[(int) ((int64) k * nmiss / PHA_SERIES_SAMPLE)];
+	select_existing(keys, sample, PHA_SERIES_SAMPLE);
+	return SPI_processed == 0;
+}
+
 static int	cmp_keys_by_index(const void *a, const void *b, void *arg);
 
-/* INSERT the missing series in hash order; returns rows created. */
+/*
+ * Insert the missing series in hash order, all at once when none of them
+ * exists by then, else with ON CONFLICT DO NOTHING; returns rows created.
+ */
 static int
 insert_missing(Prometheus__TimeSeries **ts, SeriesKey *keys, int *miss, int nmiss)
 {
 	Datum	   *names = palloc(nmiss * sizeof(Datum));
 	Datum	   *labels = palloc(nmiss * sizeof(Datum));
 	Datum	   *hashes = palloc(nmiss * sizeof(Datum));
+	int64	   *newids = palloc(nmiss * sizeof(int64));
+	int		   *uniq = palloc(nmiss * sizeof(int));
+	int			n = 0;
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha series labels",
+												  ALLOCSET_DEFAULT_SIZES);
 	Datum		args[3];
 	int			rc;
 
+	/* hash order; a label set sent twice in the request is inserted once */
 	qsort_arg(miss, nmiss, sizeof(int), cmp_keys_by_index, keys);
 	for (int m = 0; m < nmiss; m++)
 	{
 		int			i = miss[m];
 
-		names[m] = PointerGetDatum(metric_name_text(ts[i]));
-		labels[m] = PointerGetDatum(labels_to_jsonb(ts[i]));
-		hashes[m] = hash_datum(&keys[i]);
+		if ((m & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
+		if (n > 0 && memcmp(keys[i].hash, keys[uniq[n - 1]].hash, PHA_SERIES_HASH_LEN) == 0)
+			continue;
+		uniq[n] = i;
+		series_row_values(ts[i], scratch, &names[n], &labels[n]);
+		hashes[n] = hash_datum(&keys[i]);
+		n++;
 	}
+	MemoryContextDelete(scratch);
+	if (pha_series_insert_direct(series_cache_relid, n, names, labels, hashes, newids))
+	{
+		for (int m = 0; m < n; m++)
+			cache_put(&keys[uniq[m]], newids[m]);
+		return n;
+	}
+	nmiss = n;
 	args[0] = PointerGetDatum(construct_array(names, nmiss, TEXTOID, -1, false, TYPALIGN_INT));
 	args[1] = PointerGetDatum(construct_array(labels, nmiss, JSONBOID, -1, false, TYPALIGN_INT));
 	args[2] = PointerGetDatum(construct_array(hashes, nmiss, BYTEAOID, -1, false, TYPALIGN_INT));
@@ -444,8 +536,11 @@ pha_series_resolve(Prometheus__TimeSeries **ts, const int64 *known, int n, int64
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	select_existing(keys, miss, nmiss);
-	nmiss = fill_from_cache(keys, miss, nmiss, ids);
+	if (!all_new_likely(keys, miss, nmiss))
+	{
+		select_existing(keys, miss, nmiss);
+		nmiss = fill_from_cache(keys, miss, nmiss, ids);
+	}
 	if (nmiss > 0)
 	{
 		created = insert_missing(ts, keys, miss, nmiss);

@@ -206,41 +206,32 @@ copy_rows(Oid relid, PhaRows *rows)
 	return stored;
 }
 
+/* What try_copy hands to copy_rows through pha_try_unless_duplicate. */
+typedef struct CopyTry
+{
+	Oid			relid;
+	PhaRows    *rows;
+	int64		stored;
+} CopyTry;
+
+static void
+copy_try(void *arg)
+{
+	CopyTry    *t = arg;
+
+	t->stored = copy_rows(t->relid, t->rows);
+}
+
 /* Try the COPY path in a subtransaction; -1 if a repeated sample stopped it. */
 static int64
 try_copy(Oid relid, PhaRows *rows)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	int64		stored = -1;
+	CopyTry		t = {relid, rows, -1};
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		stored = copy_rows(relid, rows);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		copy_src = NULL;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		stored = -1;
-	}
-	PG_END_TRY();
-	return stored;
+	if (pha_try_unless_duplicate(copy_try, &t))
+		return t.stored;
+	copy_src = NULL;			/* left in the request's memory, unused by the fallback */
+	return -1;
 }
 
 int64
