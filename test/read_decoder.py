@@ -18,17 +18,20 @@ Usage (with /usr/bin/python3, which has python3-snappy):
       --summary a count, the first and last time and a SHA-1 of those lines, or with
       --labels only the series.  The
       series part is the same for both response types, so the two can be compared.
+      With --chunks (chunks only), after the checks, one line per XOR chunk instead:
+      "chunk MIN_MS MAX_MS SAMPLES HEX-DATA", in the order sent.
 
 Nothing here uses proto/*.proto, protoc output or the extension's C code: the
 protobuf wire format is read and written by hand with upstream prompb field numbers
 (as test/independent_encoder.py does for writing), XOR chunks are decoded from
 Prometheus' chunkenc layout, and CRC32-Castagnoli is computed here.  For 'chunks' it
 checks every frame: uvarint length equal to the message's, the big-endian CRC32C,
-XOR chunks (encoding 1) of at most 120 samples whose min/max times are their first and
-last samples, chunks of a series in time order, series never interleaved (a series
-split over frames continues in the next frames only), and with --bound, every frame
-within BYTES unless it holds a single chunk.  A failed check prints "ERROR: ..." and
-exits 1.
+XOR chunks (encoding 1) of at most 65,535 samples (the 16-bit count; Prometheus cuts
+its own at 120, a stored chunk sent as it is holds up to 8,192) whose min/max times
+are their first and last samples, chunks of a series in time order, series never
+interleaved (a series split over frames continues in the next frames only), and with
+--bound, every frame within BYTES unless it holds a single chunk.  A failed check
+prints "ERROR: ..." and exits 1.
 
     ReadRequest.queries = 1, accepted_response_types = 2 (packed or not)
     Query.start_timestamp_ms = 1, end_timestamp_ms = 2, matchers = 3
@@ -357,7 +360,7 @@ def decode_samples(body, summary):
         print_query(q, series, summary)
 
 
-def decode_chunks(bodies, summary, bound):
+def decode_chunks(bodies, summary, bound, dump=None):
     queries = {}
     order = []
     last = None           # (query, labels) of the last series part seen
@@ -411,21 +414,26 @@ def decode_chunks(bodies, summary, bound):
                 if typ != 1:
                     raise Bad("chunk encoding %d, not XOR" % typ)
                 s = xor_decode(data)
-                if not s or len(s) > 120:
+                if not s or len(s) > 65535:
                     raise Bad("chunk of %d samples" % len(s))
+                if dump is not None:
+                    dump.append("chunk %d %d %d %s" % (mn, mx, len(s), data.hex()))
                 if s[0][0] != mn or s[-1][0] != mx:
                     raise Bad("chunk min/max time %d/%d, samples %d..%d" % (mn, mx, s[0][0], s[-1][0]))
                 if samples and samples[-1][0] >= mn:
                     raise Bad("chunks out of time order")
                 samples.extend(s)
-    print("response: chunks, %d frames" % len(bodies))
     if order != sorted(order):
         raise Bad("queries out of order")
+    if dump is not None:
+        print("\n".join(dump))
+        return
+    print("response: chunks, %d frames" % len(bodies))
     for q in order:
         print_query(q, queries[q], summary)
 
 
-def decode_file(path, summary, bound):
+def decode_file(path, summary, bound, dump=None):
     rows = []
     with open(path) as f:
         for line in f:
@@ -441,7 +449,7 @@ def decode_file(path, summary, bound):
             raise Bad("%d samples rows" % len(rows))
         decode_samples(rows[0][1], summary)
     elif kinds == {"chunks"}:
-        decode_chunks([b for _, b in rows], summary, bound)
+        decode_chunks([b for _, b in rows], summary, bound, dump)
     else:
         raise Bad("row kinds %s" % sorted(kinds))
 
@@ -462,7 +470,7 @@ def main():
         if "--bound" in a:
             bound = int(a[a.index("--bound") + 1])
         try:
-            decode_file(a[1], summary, bound)
+            decode_file(a[1], summary, bound, [] if "--chunks" in a else None)
         except Bad as e:
             print("ERROR: %s" % e)
             sys.exit(1)

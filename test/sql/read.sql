@@ -284,10 +284,11 @@ SET promscale_ha.read_batch_series = 1;
 SELECT pg_temp.try_read(decode(:'req', 'hex'));
 RESET promscale_ha.read_max_samples;
 RESET promscale_ha.read_batch_series;
--- one query per batch: series_id = ANY pushed into the chunk scan, index scans on the head
+-- one head query per batch (the chunks come from their primary key, series by series):
+-- index scans on the head's partitions
 SET plan_cache_mode = force_generic_plan;
 PREPARE batch_q(bigint[], timestamptz, timestamptz) AS
-  SELECT series_id, time, value FROM promscale_ha.samples
+  SELECT series_id, time, value FROM promscale_ha.samples_head
    WHERE series_id = ANY($1) AND time >= $2 AND time <= $3;
 -- (the plan's lines with partition names made generic, and without the count of
 -- partitions pruned at start-up: which partitions exist depends on the suites before)
@@ -304,6 +305,157 @@ END $$;
 SELECT DISTINCT trim(p) AS plan_line FROM pg_temp.batch_plan() p ORDER BY 1;
 DEALLOCATE batch_q;
 RESET plan_cache_mode;
+
+------------------------------------------------------------------------------------------
+-- stored chunks.  Dense chunks (all of the above) are decoded and sent as XOR chunks of
+-- at most 120 samples; a stored XOR chunk (chunk_format xor) inside the window, with no
+-- head sample in its span, is sent as it is, byte for byte; edge chunks are cut to the
+-- window (inclusive ms) and re-encoded; a late head sample in a chunk's span makes it
+-- decoded and merged (the head's value wins a time held twice); a damaged chunk is an
+-- error with SQLSTATE XX001.  `decode --chunks` prints each chunk sent:
+-- chunk MIN_MS MAX_MS SAMPLES HEX.
+------------------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.sent_chunks(decoded text)
+  RETURNS TABLE (min_ms bigint, max_ms bigint, n int, data bytea) LANGUAGE sql AS $$
+  SELECT a[2]::bigint, a[3]::bigint, a[4]::int, decode(a[5], 'hex')
+    FROM regexp_split_to_table(decoded, E'\n') l, regexp_split_to_array(l, ' ') a WHERE a[1] = 'chunk' $$;
+\set req `:dec request --accept 1 -q :t0 :t_end '__name__=~.+'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT count(*) > 0 AS dense_chunks_stored, bool_and(get_byte(data, 0) = 2) AS all_dense,
+       max(samples) AS most_samples_stored FROM promscale_ha.chunks;
+SELECT count(*) > 0 AS chunks_sent, max(n) AS most_samples_sent FROM pg_temp.sent_chunks(:'out');
+
+TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,
+         promscale_ha.compressed_ranges;
+-- two series, a sample every 15 s over 00:00-04:00 (values 1, 2, ...; series b 5 s
+-- later), compressed as XOR: two chunks each (2 h partitions)
+\set w `:dec write :t0 15000 960 '__name__=pt,s=a'`
+SELECT samples_written FROM promscale_ha.write(decode(:'w', 'hex'));
+\set w `:dec write 1767225605000 15000 960 '__name__=pt,s=b'`
+SELECT samples_written FROM promscale_ha.write(decode(:'w', 'hex'));
+SET promscale_ha.chunk_format = 'xor';
+RESET promscale_ha.test_now;
+SELECT sum(samples) AS compressed FROM promscale_ha.compress_now('1 day');
+SET promscale_ha.test_now = '2026-01-01 06:00:00+00';
+RESET promscale_ha.chunk_format;
+CREATE TEMP VIEW stored AS
+  SELECT s.labels->>'s' AS s, (extract(epoch FROM c.min_time) * 1000)::bigint AS min_ms,
+         (extract(epoch FROM c.max_time) * 1000)::bigint AS max_ms, c.samples, c.data
+    FROM promscale_ha.chunks c JOIN promscale_ha.series s ON s.id = c.series_id;
+SELECT s, min_ms, max_ms, samples, get_byte(data, 0) AS format FROM stored ORDER BY 1, 2;
+-- each stored chunk, and whether the response holds its bytes as a chunk of its span
+CREATE FUNCTION pg_temp.stored_sent(decoded text)
+  RETURNS TABLE (s text, min_ms bigint, sent_as_stored bool) LANGUAGE sql AS $$
+  SELECT x.s, x.min_ms, EXISTS (SELECT FROM pg_temp.sent_chunks(decoded) c
+                                 WHERE c.min_ms = x.min_ms AND c.max_ms = x.max_ms
+                                   AND c.data = substr(x.data, 2) AND c.n = x.samples)
+    FROM stored x ORDER BY 1, 2 $$;
+
+-- the whole span: the four stored chunks sent unchanged (the bytes after the format
+-- byte), nothing else; the same samples as SAMPLES
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 '__name__=pt'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT * FROM pg_temp.stored_sent(:'out');
+SELECT count(*) AS chunks_sent FROM pg_temp.sent_chunks(:'out');
+\set out `:dec decode results/read_resp.txt --summary`
+\echo :out
+\set req `:dec request --accept 0 -q 1767225600000 1767239990000 '__name__=pt'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --summary`
+\echo :out
+-- read_max_samples counts a chunk sent as stored by its samples: the limit is exact
+SET promscale_ha.read_max_samples = 1920;
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 '__name__=pt'`
+SELECT pg_temp.try_read(decode(:'req', 'hex'));
+SET promscale_ha.read_max_samples = 1919;
+SELECT pg_temp.try_read(decode(:'req', 'hex'));
+RESET promscale_ha.read_max_samples;
+
+-- the first chunk's own span, inclusive at both ends, is sent unchanged; one ms less at
+-- either end cuts it (479 samples, re-encoded in chunks of at most 120)
+\set req `:dec request --accept 1 -q 1767225600000 1767232785000 's=a' -q 1767225600001 1767232785000 's=a' -q 1767225600000 1767232784999 's=a'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT c.min_ms, c.max_ms, c.n, x.s IS NOT NULL AS stored_bytes
+  FROM pg_temp.sent_chunks(:'out') WITH ORDINALITY c LEFT JOIN stored x
+    ON x.min_ms = c.min_ms AND x.max_ms = c.max_ms AND substr(x.data, 2) = c.data
+ ORDER BY c.ordinality;
+-- 00:30:00 .. 03:00:00: both chunks cut, the edges included
+\set req `:dec request --accept 1 -q 1767227400000 1767236400000 's=a'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --summary`
+\echo :out
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT count(*) AS chunks, sum(n) AS samples, max(n) AS most, min(min_ms), max(max_ms)
+  FROM pg_temp.sent_chunks(:'out');
+
+-- late head samples of series a in its second chunk's span: 02:30:07.5 (between two
+-- stored samples, value 1) written late, and 02:30:00 (a time the chunk holds, value -1)
+-- put in the head by hand.  That chunk is decoded and merged, the head's value first;
+-- the other three still go out unchanged
+\set w `:dec write 1767234607500 1 1 '__name__=pt,s=a'`
+SELECT samples_written FROM promscale_ha.write(decode(:'w', 'hex'));
+INSERT INTO promscale_ha.samples_head
+  SELECT id, '2026-01-01 02:30:00+00', -1 FROM promscale_ha.series WHERE labels->>'s' = 'a';
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 '__name__=pt'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT * FROM pg_temp.stored_sent(:'out');
+\set out `:dec decode results/read_resp.txt --summary`
+\echo :out
+\set req `:dec request --accept 1 -q 1767234585000 1767234615000 's=a'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt`
+\echo :out
+
+-- chunks that overlap (compression never writes them; made by hand): two small chunks
+-- inside series b's first chunk's span, one after the other.  None of the three goes out
+-- as stored (each overlaps another, not only its neighbour in max_time order): their
+-- samples are merged, as SAMPLES has them; the second chunk still goes out unchanged
+INSERT INTO promscale_ha.chunks
+  SELECT s.id, x.t[1], x.t[2], 2, promscale_ha.chunk_encode(x.t, x.v, 'xor')
+    FROM promscale_ha.series s,
+         (VALUES ('{2026-01-01 00:10:00+00,2026-01-01 00:10:07.5+00}'::timestamptz[], '{-5,-6}'::float8[]),
+                 ('{2026-01-01 00:20:00+00,2026-01-01 00:20:07.5+00}', '{-7,-8}')) x(t, v)
+   WHERE s.labels->>'s' = 'b';
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=b'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT * FROM pg_temp.stored_sent(:'out') WHERE s = 'b';
+\set out `:dec decode results/read_resp.txt --summary`
+\echo :out
+\set req `:dec request --accept 0 -q 1767225600000 1767239990000 's=b'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --summary`
+\echo :out
+DELETE FROM promscale_ha.chunks WHERE samples = 2;
+
+-- damaged chunks (as a superuser may damage them): series b's first chunk with another
+-- sample count in its header (sent unchanged, it is checked), then with its last
+-- bytes cut (decoded at an edge, and inside the window where it would be sent
+-- unchanged): SQLSTATE XX001, no crash; series a still reads
+CREATE TEMP TABLE saved AS SELECT * FROM promscale_ha.chunks;
+UPDATE promscale_ha.chunks c SET data = overlay(c.data placing '\x0100'::bytea from 2)
+  FROM promscale_ha.series s WHERE s.id = c.series_id AND s.labels->>'s' = 'b'
+   AND c.min_time = '2026-01-01 00:00:05+00';
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=b'`
+SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
+UPDATE promscale_ha.chunks c SET data = substr(s.data, 1, length(s.data) - 8)
+  FROM saved s WHERE s.series_id = c.series_id AND s.max_time = c.max_time
+   AND c.min_time = '2026-01-01 00:00:05+00'
+   AND c.series_id = (SELECT id FROM promscale_ha.series WHERE labels->>'s' = 'b');
+\set req `:dec request --accept 1 -q 1767225605001 1767239990000 's=b'`
+SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
+-- the same cut chunk inside the window, where it would be sent as stored: its bit
+-- stream is checked too, the header's count alone is not trusted
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=b'`
+SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
+\set req `:dec request --accept 0 -q 1767225600000 1767239990000 's=b'`
+SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
+\set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=a'`
+SELECT pg_temp.try_read(decode(:'req', 'hex'));
 
 -- leave no chunks behind for the suites that follow
 TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,

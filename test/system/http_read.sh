@@ -24,6 +24,7 @@
 #   4. /metrics shows the reads (read_requests_total, bytes, frames, duration).
 # Prints ok:/FAILED: lines and "http_read: N checks, M failed"; exit 1 on a failure.
 # Needs: root, postgresql-15, curl, python3-snappy, promscale_ha installed (make install).
+# Ports: PHA_READ_PG_PORT (PostgreSQL, default 55496), PHA_READ_PORT (front ends, 19821 and up).
 
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +38,7 @@ py=/usr/bin/python3
 rr=$here/../read_request.py
 
 command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq curl >/dev/null
-pg_server_start 55496 || fatal "PostgreSQL starts with promscale_ha"
+pg_server_start "${PHA_READ_PG_PORT:-55496}" || fatal "PostgreSQL starts with promscale_ha"
 q "CREATE ROLE pha_rw LOGIN; GRANT promscale_ha_writer, promscale_ha_reader TO pha_rw;
    CREATE ROLE pha_w LOGIN; GRANT promscale_ha_writer TO pha_w" || fatal "roles"
 if [ "$(q "SELECT count(*) FROM pg_proc WHERE proname = 'read' AND pronamespace = 'promscale_ha'::regnamespace")" = 0 ]; then
