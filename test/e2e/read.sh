@@ -25,7 +25,7 @@
 #   - no gap across the failover: count_over_time(...[5s]) every 5 s from the first
 #     sample to the end, failover included, is at least 4 for every series.
 # The first difference of a failed comparison is printed.  Every wait is bounded; every
-# process is stopped by its PID.  Ports: PHA_READ_E2E_PGPORT (default 55476),
+# process is stopped by its PID.  Ports: PHA_READ_E2E_PGPORT (default 18476),
 # PHA_READ_E2E_PORT_BASE (default 19400: front end; +10 target; +91, +92 the pair;
 # +95 the reader).  PHA_E2E_KEEP=1 keeps the temporary directory (kept on failure).
 # Last line: "read_e2e: N checks, M failed"; exit status 0 when all passed.
@@ -34,7 +34,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pgbin=/usr/lib/postgresql/15/bin
-pgport=${PHA_READ_E2E_PGPORT:-55476}
+pgport=${PHA_READ_E2E_PGPORT:-18476}
 base=${PHA_READ_E2E_PORT_BASE:-19400}
 fe_port=$base
 target_port=$((base + 10))

@@ -45,7 +45,7 @@
 # when missing).  PostgreSQL's programs are those of the pg_config first on
 # PATH (PHA_E2E_PGBIN overrides; Debian's is /usr/lib/postgresql/15/bin), so a
 # private installation is tested by putting its bin/ first on PATH.
-# Ports can be moved with PHA_E2E_PGPORT (default 55471) and
+# Ports can be moved with PHA_E2E_PGPORT (default 18471) and
 # PHA_E2E_PORT_BASE (default 19200: haproxy; +1, +2 front ends; +9 haproxy
 # stats; +10 target; +91..+94 Prometheus).  PHA_E2E_KEEP=1 keeps the
 # temporary directory (it is always kept when a check fails).
@@ -55,7 +55,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pgbin=${PHA_E2E_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
-pgport=${PHA_E2E_PGPORT:-55471}
+pgport=${PHA_E2E_PGPORT:-18471}
 base=${PHA_E2E_PORT_BASE:-19200}
 lb_port=$base
 fe_port=([1]=$((base + 1)) [2]=$((base + 2)))

@@ -16,7 +16,9 @@
 #                   stdout; by pid only, never by name; no-op if not running
 #   port_free PORT  nothing listens on 127.0.0.1:PORT
 #   as_pg COMMAND...  COMMAND as the postgres user
-# Everything is bounded: no wait without a deadline.
+# Everything is bounded: no wait without a deadline.  Servers that listen on TCP use
+# ports below 32768, outside Linux's ephemeral range (32768-60999): an outgoing
+# connection elsewhere on the machine cannot hold one when a test binds it.
 
 declare -A pids=()
 : "${start_time:=$EPOCHREALTIME}"

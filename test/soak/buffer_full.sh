@@ -27,14 +27,14 @@
 #      202 and buffered.
 # Prints `ok: ...` or `FAILED: ...` per check.  Every wait is bounded; every process
 # started is stopped by its PID (EXIT trap).  Environment: PHA_SOAK_BF_PGPORT (default
-# 55492), PHA_SOAK_BF_PORT (default 19745), PHA_SOAK_KEEP=1 keeps the temporary
+# 18492), PHA_SOAK_BF_PORT (default 19745), PHA_SOAK_KEEP=1 keeps the temporary
 # directory (always kept when a check failed).  Exit status 0 when every check passed.
 
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 test_name=buffer_full
-pgport=${PHA_SOAK_BF_PGPORT:-55492}
+pgport=${PHA_SOAK_BF_PGPORT:-18492}
 fe=${PHA_SOAK_BF_PORT:-19745}
 failover_timeout=600
 bound_kb=1024

@@ -48,7 +48,7 @@
 #      restart causes none; a failover after the senders stopped is allowed: if a
 #      follower's last request came after its leader's, README rule 4 applies).
 # Every wait is bounded; every process started is stopped by its PID (EXIT trap).
-# Environment: PHA_SOAK_PGPORT (default 55491), PHA_SOAK_PORT_BASE (default 19740:
+# Environment: PHA_SOAK_PGPORT (default 18491), PHA_SOAK_PORT_BASE (default 19740:
 # front ends on +1 and +2), PHA_SOAK_FAILOVER_EVERY (default 60 s),
 # PHA_SOAK_MEM_EVERY (default 30 s), PHA_SOAK_RESTART=0 (no restart),
 # PHA_SOAK_KEEP=1 keeps the temporary directory (always kept when a check failed).
@@ -63,7 +63,7 @@ case $duration in
 '' | *[!0-9]*) echo "usage: $0 [SECONDS] (whole seconds, at least 60)" >&2; exit 2 ;;
 esac
 [ "$duration" -ge 60 ] || { echo "$0: SECONDS must be at least 60" >&2; exit 2; }
-pgport=${PHA_SOAK_PGPORT:-55491}
+pgport=${PHA_SOAK_PGPORT:-18491}
 base=${PHA_SOAK_PORT_BASE:-19740}
 fe_port=([1]=$((base + 1)) [2]=$((base + 2)))
 failover_timeout=5

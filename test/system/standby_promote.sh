@@ -35,7 +35,7 @@
 # answered 204 or 202 were missing per run).
 # Every wait is bounded; every process started is stopped by its PID at exit (the
 # killed primary's children too, recorded before the kill).  Ports: PostgreSQL
-# PHA_STANDBY_PGPORT (default 56101) and +1, the front end PHA_STANDBY_HTTP_PORT
+# PHA_STANDBY_PGPORT (default 18101) and +1, the front end PHA_STANDBY_HTTP_PORT
 # (default 19501).  PHA_STANDBY_KEEP=1 keeps the temporary directory (it is always
 # kept when a check fails).  Needs: root, postgresql-15, promscale_ha,
 # promscale-ha-http installed, /usr/bin/python3 with snappy (python3-snappy).
@@ -49,7 +49,7 @@ pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 [ -x "$pgbin/initdb" ] || pgbin=/usr/lib/postgresql/15/bin
 pha_http=$pgbin/promscale-ha-http
 python=/usr/bin/python3
-port_a=${PHA_STANDBY_PGPORT:-56101}
+port_a=${PHA_STANDBY_PGPORT:-18101}
 port_b=$((port_a + 1))
 fe_port=${PHA_STANDBY_HTTP_PORT:-19501}
 nseries=200         # series per request
