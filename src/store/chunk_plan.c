@@ -384,6 +384,18 @@ estimate_scan(PlannerInfo *root, RelOptInfo *rel, ChunkRelInfo *info, List *extr
 	run += samples * (cpu_operator_cost + cpu_tuple_cost + info->local_cost.per_tuple);
 
 	*rows = clamp_row_est(samples * info->local_sel);
+
+	/*
+	 * A scan of every series is estimated at two rows at least, so that a
+	 * parameterized path (one series: one row when the window holds no
+	 * chunk) is not dominated by it.  PostgreSQL cannot re-parameterize a
+	 * foreign scan: without a parameterized path here the view samples, an
+	 * append of the head and this scan, could not take a join's series_id
+	 * into its head partitions' indexes either, and a query of recent time
+	 * would read whole head partitions (test/sql/chunk_scan.sql).
+	 */
+	if (nseries < 0)
+		*rows = Max(*rows, 2.0);
 	*startup = info->local_cost.startup + 10 * cpu_operator_cost;
 	*total = *startup + run;
 }

@@ -297,6 +297,27 @@ UPDATE promscale_ha.chunks SET samples = 6, min_time = min_time + interval '1 ms
 SELECT pg_temp.err($q$SELECT count(*) FROM promscale_ha.samples WHERE series_id = 9005 AND time >= '2024-01-02'$q$);
 SELECT pg_temp.err($q$SELECT count(*) FROM promscale_ha.chunks c, promscale_ha.chunk_decode(set_byte(c.data, 1, 255)) d WHERE series_id = 9005$q$);
 
+-- a join into recent time, where no chunk lies: the head partition is still read
+-- through its index, once per series the join finds (a parameterized path through the
+-- view), not whole; the chunk scan takes the same parameter
+CREATE TABLE promscale_ha.samples_test_recent PARTITION OF promscale_ha.samples_head
+  FOR VALUES FROM ('2024-01-20 00:00:00+00') TO ('2024-01-21 00:00:00+00');
+-- the unique index every head partition gets (src/store/partition.c)
+CREATE UNIQUE INDEX ON promscale_ha.samples_test_recent (series_id, time);
+INSERT INTO promscale_ha.samples_head
+SELECT 9001 + i % 400, '2024-01-20 00:00:00+00'::timestamptz + (i / 400) * interval '15 s', i
+FROM generate_series(0, 399999) i;
+ANALYZE promscale_ha.samples_test_recent;
+EXPLAIN (COSTS OFF)
+SELECT x.time, x.value FROM promscale_ha.series s JOIN promscale_ha.samples x ON x.series_id = s.id
+WHERE s.metric_name = 'cpu' AND s.labels @> '{"host": "a"}'
+  AND x.time >= '2024-01-20 01:00:00+00' AND x.time < '2024-01-20 02:00:00+00';
+SELECT count(*), min(x.value), max(x.value)
+FROM promscale_ha.series s JOIN promscale_ha.samples x ON x.series_id = s.id
+WHERE s.metric_name = 'cpu' AND s.labels @> '{"host": "a"}'
+  AND x.time >= '2024-01-20 01:00:00+00' AND x.time < '2024-01-20 02:00:00+00';
+DROP TABLE promscale_ha.samples_test_recent;
+
 -- leave nothing behind for the next tests
 DROP TABLE promscale_ha.samples_test_head;
 DELETE FROM promscale_ha.chunks WHERE series_id BETWEEN 9001 AND 10400;
