@@ -10,7 +10,7 @@
  *	  fetch     per batch of up to promscale_ha.read_batch_series series (one
  *	            cursor fetch), their head rows in [start, end] in one query
  *	            (store/read_head.c); per series, its chunk rows overlapping the
- *	            window straight from the chunks' primary key (store/read_chunks.c)
+ *	            window straight from the chunks' primary key (store/chunk_index.c)
  *	  merge     per series: stored XOR chunks inside the window kept as they
  *	            are, the rest decoded, cut and merged with the head rows
  *	            (store/read_merge.c)
@@ -58,7 +58,7 @@
 #include "codec/xor.h"
 #include "guc.h"
 #include "read.h"
-#include "store/read_chunks.h"
+#include "store/chunk_index.h"
 #include "store/read_head.h"
 #include "store/read_merge.h"
 #include "store/read_series.h"
@@ -364,33 +364,30 @@ samples_response(ReadState *st, MemoryContext callcxt)
 /*
  * The frame being filled as a whole frame (uvarint length, big-endian
  * CRC32-Castagnoli, ChunkedReadResponse) on the ready list, its buffer
- * emptied for the next.  The message is wire/read.c's (the query_index
- * field taken from an empty frame it writes); the CRC is PostgreSQL's,
+ * emptied for the next.  The message is built in place (the frame's
+ * chunked_series fields, then wire/read.c's tail); the CRC is PostgreSQL's,
  * which uses the CPU's CRC32C instruction where there is one: wire/'s
  * table-driven loop (plain C) was a quarter of a large streamed read.
  */
 static void
 flush_frame(ReadState *st)
 {
-	uint8_t		empty[32];
-	size_t		empty_len = pha_read_frame_len(0, st->frame_query);
-	size_t		tail_len = pha_read_frame_msg_len(0, st->frame_query);
 	size_t		msg_len = pha_read_frame_msg_len(st->frame.len, st->frame_query);
 	size_t		len = pha_pb_varint_len(msg_len) + 4 + msg_len;
 	bytea	   *out;
 	uint8_t    *p;
+	uint8_t    *end PG_USED_FOR_ASSERTS_ONLY;
 	pg_crc32c	crc;
 	MemoryContext old;
 
 	if (st->frame.len == 0)
 		return;
-	Assert(empty_len <= sizeof(empty));
-	(void) pha_read_put_frame(empty, NULL, 0, st->frame_query);
 	out = MemoryContextAlloc(st->cxt, len + VARHDRSZ);
 	SET_VARSIZE(out, len + VARHDRSZ);
 	p = pha_pb_put_varint((uint8_t *) VARDATA(out), msg_len);
 	memcpy(p + 4, st->frame.data, st->frame.len);
-	memcpy(p + 4 + st->frame.len, empty + empty_len - tail_len, tail_len);
+	end = pha_read_put_frame_tail(p + 4 + st->frame.len, st->frame_query);
+	Assert(end == p + 4 + msg_len && end == (uint8_t *) VARDATA(out) + len);
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, p + 4, msg_len);
 	FIN_CRC32C(crc);
@@ -398,7 +395,6 @@ flush_frame(ReadState *st)
 	p[1] = (uint8_t) (crc >> 16);
 	p[2] = (uint8_t) (crc >> 8);
 	p[3] = (uint8_t) crc;
-	Assert(p + 4 + msg_len == (uint8_t *) VARDATA(out) + len);
 	old = MemoryContextSwitchTo(st->cxt);	/* the list's cells too */
 	st->ready = lappend(st->ready, out);
 	MemoryContextSwitchTo(old);

@@ -15,13 +15,11 @@
  * sorted set of series ids or none, and the tightest time bounds, made
  * inclusive (time > x is time >= x + 1 microsecond).  With series ids, the
  * chunk rows come straight from the primary key (series_id, max_time): one
- * index scan, opened at the first such fetch and kept across rescans, is
- * positioned per series on
+ * index scan (chunk_index.c), opened at the first such fetch and kept across
+ * rescans, is positioned per series on
  *		series_id = s AND max_time >= lo AND max_time < hi + 1 day
- * and rows with min_time > hi are skipped.  "max_time < hi + 1 day" is
- * implied by "min_time <= hi" because a chunk never spans a UTC day
- * boundary, and bounds the index range; for an infinite hi it becomes
- * infinity.  (A nested loop rescans once per outer row: an SPI cursor per
+ * and rows with min_time > hi are skipped (chunk_index.h says why the bound
+ * holds).  (A nested loop rescans once per outer row: an SPI cursor per
  * rescan cost ~0.5 ms, the index rescan a few microseconds.)  Without
  * series ids the rows come from a cursor over a kept plan with the same time
  * test (the BRIN index on max_time), fetched 64 at a time, each fetch inside
@@ -68,6 +66,7 @@
 
 #include "sql.h"
 #include "store/chunk_explain.h"
+#include "store/chunk_index.h"
 #include "store/chunk_io.h"
 #include "store/chunk_plan.h"
 #include "store/chunk_scan.h"
@@ -108,14 +107,11 @@ typedef struct ChunkScanState
 	char	   *cursor;			/* open cursor's name, NULL when closed */
 
 	/* the primary-key scan (series ids known): opened once, kept across rescans */
-	Relation	heap;
-	Relation	index;
-	IndexScanDesc iscan;
-	TupleTableSlot *islot;
-	bool		by_index;		/* this (re)scan reads through iscan */
+	PhaChunkReader reader;		/* the primary-key scan, once opened (scan != NULL) */
+	bool		by_index;		/* this (re)scan reads through the reader */
 	int			series_pos;		/* next series of series[] to position on */
-	bool		positioned;		/* iscan is on series[series_pos] */
-	ChunkRow	irow;			/* the row just read through iscan */
+	bool		positioned;		/* the reader is on series[series_pos] */
+	ChunkRow	irow;			/* the row just read through the reader */
 
 	/* the current batch of chunk rows */
 	MemoryContext batch_cxt;
@@ -341,69 +337,18 @@ evaluate_conditions(ForeignScanState *node, ChunkScanState *st)
 		st->empty = true;
 }
 
-/* The exclusive upper bound of max_time for chunks starting at or before st->hi. */
-static TimestampTz
-max_time_below(ChunkScanState *st)
-{
-	/* a chunk starting at or before hi ends before hi + 1 day */
-	if (!TIMESTAMP_NOT_FINITE(st->hi) && st->hi < END_TIMESTAMP - PHA_CHUNK_SPAN_MS * 1000)
-		return st->hi + PHA_CHUNK_SPAN_MS * 1000;
-	return DT_NOEND;
-}
-
 /*
- * Open the primary-key scan of promscale_ha.chunks (once per executor node).
- * The planner already holds AccessShareLock on the table; the index gets its
- * own.  The relation is found by name in the extension's schema, as the
- * planner finds it.
+ * Open the primary-key scan of promscale_ha.chunks (once per executor node,
+ * on its snapshot), in the query's context: Iterate runs in the per-tuple
+ * context and the scan must outlive it.
  */
 static void
 open_index_scan(ForeignScanState *node, ChunkScanState *st)
 {
-	Oid			nsp = get_namespace_oid("promscale_ha", false);
-	Oid			relid = get_relname_relid("chunks", nsp);
-	Oid			indexid;
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table promscale_ha.chunks does not exist")));
-	st->heap = table_open(relid, AccessShareLock);
-	indexid = RelationGetPrimaryKeyIndex(st->heap);
-	if (!OidIsValid(indexid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("table promscale_ha.chunks has no primary key"),
-				 errhint("Its primary key is (series_id, max_time); reinstall the extension.")));
-	st->index = index_open(indexid, AccessShareLock);
-	if (st->index->rd_index->indnkeyatts != 2 ||
-		st->index->rd_index->indkey.values[0] != 1 ||
-		st->index->rd_index->indkey.values[1] != 3)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the primary key of promscale_ha.chunks is not (series_id, max_time)")));
-	/* Iterate runs in the per-tuple context: the scan must outlive it */
-	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
-	st->iscan = index_beginscan(st->heap, st->index, node->ss.ps.state->es_snapshot, 3, 0);
-	st->islot = table_slot_create(st->heap, NULL);
+	pha_chunk_reader_open_on(&st->reader, node->ss.ps.state->es_snapshot);
 	MemoryContextSwitchTo(old);
-}
-
-/* Position the primary-key scan on series[series_pos] inside the time bounds. */
-static void
-position_series(ChunkScanState *st)
-{
-	ScanKeyData keys[3];
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(st->series[st->series_pos]));
-	ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
-				TimestampTzGetDatum(st->lo));
-	ScanKeyInit(&keys[2], 2, BTLessStrategyNumber, F_TIMESTAMPTZ_LT,
-				TimestampTzGetDatum(max_time_below(st)));
-	index_rescan(st->iscan, keys, 3, NULL, 0);
-	st->positioned = true;
 }
 
 /*
@@ -416,21 +361,26 @@ next_index_row(ChunkScanState *st)
 {
 	while (st->series_pos < st->nseries)
 	{
+		TupleTableSlot *slot = st->reader.slot;
+
 		if (!st->positioned)
-			position_series(st);
-		while (index_getnext_slot(st->iscan, ForwardScanDirection, st->islot))
+		{
+			pha_chunk_reader_position(&st->reader, st->series[st->series_pos], st->lo, st->hi);
+			st->positioned = true;
+		}
+		while (index_getnext_slot(st->reader.scan, ForwardScanDirection, slot))
 		{
 			ChunkRow   *row = &st->irow;
 			bool		isnull;
 
 			/* every column is NOT NULL */
-			row->min_time = DatumGetTimestampTz(slot_getattr(st->islot, 2, &isnull));
+			row->min_time = DatumGetTimestampTz(slot_getattr(slot, ATT_MIN_TIME, &isnull));
 			if (row->min_time > st->hi)
 				continue;
-			row->series_id = DatumGetInt64(slot_getattr(st->islot, 1, &isnull));
-			row->max_time = DatumGetTimestampTz(slot_getattr(st->islot, 3, &isnull));
-			row->samples = DatumGetInt32(slot_getattr(st->islot, 4, &isnull));
-			row->data = slot_getattr(st->islot, 5, &isnull);
+			row->series_id = DatumGetInt64(slot_getattr(slot, ATT_SERIES_ID, &isnull));
+			row->max_time = DatumGetTimestampTz(slot_getattr(slot, ATT_MAX_TIME, &isnull));
+			row->samples = DatumGetInt32(slot_getattr(slot, ATT_SAMPLES, &isnull));
+			row->data = slot_getattr(slot, ATT_DATA, &isnull);
 			return row;
 		}
 		st->positioned = false;
@@ -451,7 +401,7 @@ open_cursor(ChunkScanState *st)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = TimestampTzGetDatum(st->lo);
 	values[1] = TimestampTzGetDatum(st->hi);
-	values[2] = TimestampTzGetDatum(max_time_below(st));
+	values[2] = TimestampTzGetDatum(pha_chunk_max_time_below(st->hi));
 	if (by_time_plan == NULL)
 		by_time_plan = pha_sql_prepare(by_time_sql, 3,
 									   (Oid[]) {TIMESTAMPTZOID, TIMESTAMPTZOID,
@@ -585,7 +535,7 @@ chunks_iterate(ForeignScanState *node)
 		st->by_index = st->have_series;
 		if (!st->by_index)
 			open_cursor(st);
-		else if (st->iscan == NULL)
+		else if (st->reader.scan == NULL)
 			open_index_scan(node, st);
 	}
 	for (;;)
@@ -657,13 +607,7 @@ chunks_end(ForeignScanState *node)
 	if (st == NULL)
 		return;
 	reset_scan(st);
-	if (st->iscan != NULL)
-	{
-		index_endscan(st->iscan);
-		ExecDropSingleTupleTableSlot(st->islot);
-		index_close(st->index, NoLock);
-		table_close(st->heap, NoLock);
-	}
+	pha_chunk_reader_close(&st->reader);
 	MemoryContextDelete(st->chunk_cxt);
 	MemoryContextDelete(st->batch_cxt);
 	MemoryContextDelete(st->scan_cxt);

@@ -11,7 +11,7 @@
 
 #include "postgres.h"
 
-#include "store/read_chunks.h"
+#include "store/chunk_index.h"
 
 /* One series' samples in a window, as remote read sends them. */
 typedef struct PhaSeriesData

@@ -386,6 +386,12 @@ pha_read_frame_len(size_t series_len, int64_t query_index)
 }
 
 uint8_t *
+pha_read_put_frame_tail(uint8_t *p, int64_t query_index)
+{
+	return put_int64_field(p, 2, query_index);
+}
+
+uint8_t *
 pha_read_put_frame(uint8_t *p, const uint8_t *series, size_t series_len, int64_t query_index)
 {
 	size_t		msg_len = pha_read_frame_msg_len(series_len, query_index);
@@ -398,7 +404,7 @@ pha_read_put_frame(uint8_t *p, const uint8_t *series, size_t series_len, int64_t
 	msg = p + 4;
 	if (series_len > 0)
 		memcpy(msg, series, series_len);
-	p = put_int64_field(msg + series_len, 2, query_index);
+	p = pha_read_put_frame_tail(msg + series_len, query_index);
 	crc = pha_crc32c(0, msg, msg_len);
 	crc_at[0] = (uint8_t) (crc >> 24);
 	crc_at[1] = (uint8_t) (crc >> 16);

@@ -115,6 +115,13 @@ extern size_t pha_read_frame_len(size_t series_len, int64_t query_index);
 extern uint8_t *pha_read_put_frame(uint8_t *p, const uint8_t *series, size_t series_len,
 								   int64_t query_index);
 
+/*
+ * What follows the chunked_series fields in msg (its query_index field, the
+ * pha_read_frame_msg_len(0, query_index) bytes), written at p; returns the
+ * end.  For a caller that builds msg in place and computes the CRC itself.
+ */
+extern uint8_t *pha_read_put_frame_tail(uint8_t *p, int64_t query_index);
+
 /* CRC32-Castagnoli (iSCSI polynomial, reflected), crc = 0 to start. */
 extern uint32_t pha_crc32c(uint32_t crc, const uint8_t *data, size_t len);
 

@@ -1,28 +1,26 @@
 /*-------------------------------------------------------------------------
  *
- * read_chunks.c
- *	  Remote read's chunk rows: the stored chunks of a series that overlap a
- *	  window, read through promscale_ha.chunks' primary key.
+ * chunk_index.c
+ *	  The primary-key scan of promscale_ha.chunks: the stored chunks of a
+ *	  series that may overlap a window.
  *
- * Remote read wants chunk rows, not samples: a stored XOR chunk inside the
- * window is sent as it is (read_merge.c decides), so the rows are read here
- * without the foreign table samples_compressed, whose scan decodes every
- * chunk into one executor tuple per sample.  One index scan on the primary
- * key (series_id, max_time) is opened per call of read() and positioned per
- * series on
+ * Two readers use it: the foreign-data wrapper's scan (chunk_scan.c), which
+ * decodes the rows it gets into tuples, and remote read, which wants the
+ * rows themselves (a stored XOR chunk inside the window is sent as it is:
+ * read_merge.c decides).  One index scan on (series_id, max_time) is opened
+ * per executor node or per call of read(), and positioned per series on
  *		series_id = id AND max_time >= lo AND max_time < hi + 1 day
- * skipping rows with min_time > hi: a chunk never spans a UTC day boundary
- * (store/chunk_io.h), so "max_time < hi + 1 day" bounds the range without
- * losing a chunk that starts at or before hi.  This is the rule the chunk
- * scan (store/chunk_scan.c) applies, for the same table.
+ * with rows of min_time > hi skipped by the caller: a chunk never spans a
+ * UTC day boundary (store/chunk_io.h), so "max_time < hi + 1 day" bounds the
+ * range without losing a chunk that starts at or before hi.
  *
- * The scan reads with the active snapshot, the statement's, as the head's
- * query does (read_head.c): a chunk and the head partition it came from are
- * never both seen.  Its locks are AccessShareLock on the table and its
+ * Remote read's scan uses the active snapshot, the statement's, as the
+ * head's query does (read_head.c): a chunk and the head partition it came
+ * from are never both seen.  Locks: AccessShareLock on the table and its
  * primary key, kept to the end of the transaction as every reader's are.
- * The bytes of each row are detoasted (storage EXTERNAL: out of line when
- * large, never compressed) into a copy in the caller's memory context,
- * since the slot's buffer pin goes with the next row.
+ * pha_chunk_reader_series detoasts each row's bytes (storage EXTERNAL: out
+ * of line when large, never compressed) into a copy in the caller's memory
+ * context, since the slot's buffer pin goes with the next row.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,22 +36,16 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "store/read_chunks.h"
+#include "store/chunk_index.h"
 #include "store/chunk_io.h"
 #include "timeconv.h"
 
-/* Attribute numbers of promscale_ha.chunks (sql/promscale_ha--0.1.0--0.2.0.sql). */
-#define ATT_SERIES_ID	1
-#define ATT_MIN_TIME	2
-#define ATT_MAX_TIME	3
-#define ATT_SAMPLES		4
-#define ATT_DATA		5
 /* Columns of its primary key. */
 #define KEY_SERIES_ID	1
 #define KEY_MAX_TIME	2
 
 void
-pha_chunk_reader_open(PhaChunkReader *r)
+pha_chunk_reader_open_on(PhaChunkReader *r, Snapshot snapshot)
 {
 	Oid			relid = get_relname_relid("chunks", get_namespace_oid("promscale_ha", false));
 	Oid			indexid;
@@ -74,10 +66,16 @@ pha_chunk_reader_open(PhaChunkReader *r)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the primary key of promscale_ha.chunks is not (series_id, max_time)"),
 				 errhint("Reinstall the extension.")));
+	r->scan = index_beginscan(r->heap, r->index, snapshot, 3, 0);
+	r->slot = table_slot_create(r->heap, NULL);
+}
+
+void
+pha_chunk_reader_open(PhaChunkReader *r)
+{
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "remote read needs an active snapshot");
-	r->scan = index_beginscan(r->heap, r->index, GetActiveSnapshot(), 3, 0);
-	r->slot = table_slot_create(r->heap, NULL);
+	pha_chunk_reader_open_on(r, GetActiveSnapshot());
 }
 
 void
@@ -92,25 +90,37 @@ pha_chunk_reader_close(PhaChunkReader *r)
 	r->scan = NULL;
 }
 
+TimestampTz
+pha_chunk_max_time_below(TimestampTz hi)
+{
+	if (!TIMESTAMP_NOT_FINITE(hi) && hi < END_TIMESTAMP - PHA_CHUNK_SPAN_MS * 1000)
+		return hi + PHA_CHUNK_SPAN_MS * 1000;
+	return DT_NOEND;
+}
+
+void
+pha_chunk_reader_position(PhaChunkReader *r, int64 id, TimestampTz lo, TimestampTz hi)
+{
+	ScanKeyData keys[3];
+
+	ScanKeyInit(&keys[0], KEY_SERIES_ID, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	ScanKeyInit(&keys[1], KEY_MAX_TIME, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+				TimestampTzGetDatum(lo));
+	ScanKeyInit(&keys[2], KEY_MAX_TIME, BTLessStrategyNumber, F_TIMESTAMPTZ_LT,
+				TimestampTzGetDatum(pha_chunk_max_time_below(hi)));
+	index_rescan(r->scan, keys, 3, NULL, 0);
+}
+
 int
 pha_chunk_reader_series(PhaChunkReader *r, int64 id, int64 lo_ms, int64 hi_ms,
 						PhaStoredChunk **out)
 {
-	TimestampTz lo = pha_ms_to_tstz(lo_ms);
 	TimestampTz hi = pha_ms_to_tstz(hi_ms);
-	TimestampTz below = DT_NOEND;
-	ScanKeyData keys[3];
 	int			cap = 8;
 	int			n = 0;
 	PhaStoredChunk *chunks = palloc(sizeof(PhaStoredChunk) * cap);
 
-	if (hi < END_TIMESTAMP - PHA_CHUNK_SPAN_MS * 1000)
-		below = hi + PHA_CHUNK_SPAN_MS * 1000;
-	ScanKeyInit(&keys[0], KEY_SERIES_ID, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	ScanKeyInit(&keys[1], KEY_MAX_TIME, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
-				TimestampTzGetDatum(lo));
-	ScanKeyInit(&keys[2], KEY_MAX_TIME, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(below));
-	index_rescan(r->scan, keys, 3, NULL, 0);
+	pha_chunk_reader_position(r, id, pha_ms_to_tstz(lo_ms), hi);
 	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 	{
 		bool		isnull;
