@@ -66,7 +66,8 @@ encode_query(const Prometheus__Query *q, size_t qi)
 {
 	size_t		n = q->n_matchers;
 	PhaReadLabel *labels = calloc(n ? n : 1, sizeof(PhaReadLabel));
-	int64_t		t[2] = {q->start_timestamp_ms, q->start_timestamp_ms + 1};
+	int64_t		t[2] = {q->start_timestamp_ms,
+						q->start_timestamp_ms < INT64_MAX ? q->start_timestamp_ms + 1 : INT64_MAX};
 	double		v[2] = {1.5, -0.0};
 	uint8_t		xor[64];
 	size_t		xor_len = 0;
@@ -75,8 +76,7 @@ encode_query(const Prometheus__Query *q, size_t qi)
 	uint8_t    *buf;
 	uint8_t    *end;
 
-	if (t[1] < t[0])
-		t[1] = t[0];			/* INT64_MAX: one sample */
+	/* at INT64_MAX both are equal: one sample (the counts below) */
 	for (size_t i = 0; i < n; i++)
 	{
 		labels[i].name = q->matchers[i]->name.data;
