@@ -18,11 +18,22 @@
  *	   a repeated time.  Each series becomes chunks of at most
  *	   PHA_CHUNK_MAX_SAMPLES that never cross a UTC day (chunk_io.c), in
  *	   promscale_ha.chunk_format, inserted a thousand at a time.
- *	3. The partition is dropped -- the only moment samples_head itself is
- *	   locked (AccessExclusiveLock, again bounded by compress_lock_timeout)
- *	   -- and compressed_ranges records the range.
+ *	3. The partition is emptied (TRUNCATE: AccessExclusiveLock on it alone,
+ *	   bounded by compress_lock_timeout) and compressed_ranges records the
+ *	   range; samples_head's relcache entry is invalidated, so writers look
+ *	   at their partitions and the compressed horizon (late.c) again.
+ *	4. At the end of the call, the emptied partitions -- and empty ones left
+ *	   by an earlier call -- are dropped if samples_head's AccessExclusiveLock
+ *	   can be had without waiting; else they stay, empty, until a later call.
+ *	   Never waiting for samples_head is what keeps writers and compression
+ *	   from deadlocking: a writer locks samples_head first and then its
+ *	   partitions, so one that writes late rows into the partition being
+ *	   compressed holds samples_head while it waits for that partition.
+ *	   (Dropping in step 3, as 0.2.0 did, waited for samples_head while
+ *	   holding the partition: the deadlock detector then failed the write.)
  * All in one transaction: a reader sees every sample exactly once, in the
- * rows before the commit and in the chunks after; a crash or an error
+ * rows before the commit and in the chunks after (a READ COMMITTED reader
+ * locks the partitions before it takes its snapshot); a crash or an error
  * leaves the partition as it was.  Memory: one fetch of rows, one series and
  * one insert batch.
  *
@@ -39,6 +50,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -317,9 +329,22 @@ read_rows(Job *j, const char *qualname)
 	batch_flush(&j->batch);
 }
 
-/* Compress one partition; false if it vanished meanwhile. */
+/* Does the partition (locked) hold no row? */
 static bool
-compress_partition(const PhaPartitionInfo *p, PhaCompressed *res)
+partition_is_empty(const char *qualname)
+{
+	if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualname), true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", qualname);
+	return SPI_processed == 0;
+}
+
+/*
+ * Compress one partition and empty it; false if it vanished meanwhile or
+ * held no row (then nothing is recorded).  Either way, a partition left
+ * empty is appended to *emptied (OIDs) for drop_emptied.
+ */
+static bool
+compress_partition(const PhaPartitionInfo *p, PhaCompressed *res, List **emptied)
 {
 	static SPIPlanPtr range_plan = NULL;
 	Oid			types[7] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
@@ -337,6 +362,11 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res)
 	if (relname == NULL)
 		return false;			/* dropped while we waited */
 	qualname = quote_qualified_identifier("promscale_ha", relname);
+	if (partition_is_empty(qualname))
+	{
+		*emptied = lappend_oid(*emptied, p->oid);	/* left by an earlier call */
+		return false;
+	}
 
 	memset(&j, 0, sizeof(j));
 	j.lo = p->lo;
@@ -362,8 +392,9 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res)
 
 	read_rows(&j, qualname);
 
-	if (SPI_execute(psprintf("DROP TABLE %s", qualname), false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not drop %s", qualname);
+	if (SPI_execute(psprintf("TRUNCATE %s", qualname), false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not empty %s", qualname);
+	*emptied = lappend_oid(*emptied, p->oid);
 	args[2] = Int64GetDatum(res->samples);
 	args[3] = Int64GetDatum(res->chunks);
 	args[4] = Int64GetDatum(res->bytes_before);
@@ -384,6 +415,43 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res)
 	return true;
 }
 
+/*
+ * Drop the partitions in emptied (held ShareRowExclusiveLock or more) if
+ * samples_head and each of them can be locked AccessExclusiveLock at once;
+ * what cannot be dropped now stays empty for a later call.  Writers see the
+ * change either way: samples_head's relcache entry is invalidated.
+ */
+static void
+drop_emptied(Oid parent, List *emptied)
+{
+	ListCell   *lc;
+
+	if (emptied == NIL)
+		return;
+	CacheInvalidateRelcacheByRelid(parent);
+	if (!ConditionalLockRelationOid(parent, AccessExclusiveLock))
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("promscale_ha: samples_head is in use: %d emptied partitions are dropped later",
+								 list_length(emptied))));
+		return;
+	}
+	foreach(lc, emptied)
+	{
+		Oid			oid = lfirst_oid(lc);
+		char	   *relname;
+
+		if (!ConditionalLockRelationOid(oid, AccessExclusiveLock))
+			continue;			/* read on its own: dropped later */
+		relname = get_rel_name(oid);
+		if (relname == NULL)
+			continue;
+		if (SPI_execute(psprintf("DROP TABLE %s", quote_qualified_identifier("promscale_ha", relname)),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not drop partition %s", relname);
+	}
+}
+
 int
 pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out)
 {
@@ -392,6 +460,8 @@ pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out)
 	int			done = 0;
 	int			nest;
 	char		timeout[32];
+	List	   *emptied = NIL;
+	Oid			parent = pha_samples_relid();
 
 	/* rows committed while we waited for a lock must be read: fresh snapshots */
 	if (IsolationUsesXactSnapshot())
@@ -401,7 +471,7 @@ pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out)
 				 errhint("Call promscale_ha.compress_now() outside REPEATABLE READ and SERIALIZABLE transactions.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nparts = pha_partitions_list(pha_samples_relid(), &parts);
+	nparts = pha_partitions_list(parent, &parts);
 
 	/* lock waits bounded; the caller's setting comes back at the end */
 	nest = NewGUCNestLevel();
@@ -413,9 +483,10 @@ pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out)
 		if (parts[i].hi > cutoff_ms)
 			break;				/* in time order: the rest are newer */
 		CHECK_FOR_INTERRUPTS();
-		if (compress_partition(&parts[i], &out[done]))
+		if (compress_partition(&parts[i], &out[done], &emptied))
 			done++;
 	}
+	drop_emptied(parent, emptied);
 	AtEOXact_GUC(true, nest);
 	SPI_finish();
 	return done;

@@ -27,8 +27,11 @@ typedef struct PhaCompressed
  * out[] (room for max).  Each partition is locked ShareRowExclusiveLock (late
  * writes into it wait), read in (series, time) order, merged with the chunks
  * its range has already (late data compressed again), written as chunks, and
- * dropped.  Lock waits are bounded by promscale_ha.compress_lock_timeout
- * (55P03 then).  READ COMMITTED only (ERROR otherwise).
+ * emptied; emptied partitions (and empty ones left before) are dropped when
+ * samples_head can be locked without waiting, else left for a later call.
+ * Partitions found empty are not counted.  Lock waits are bounded by
+ * promscale_ha.compress_lock_timeout (55P03 then); samples_head is never
+ * waited for.  READ COMMITTED only (ERROR otherwise).
  */
 extern int	pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out);
 

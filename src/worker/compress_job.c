@@ -7,14 +7,15 @@
  * A batch is at most promscale_ha.compress_batch partitions, oldest first;
  * what is left waits for the next run (housekeeping_interval).  A partition
  * whose locks cannot be had within compress_lock_timeout (a long write into
- * it, or a reader holding samples_head) fails that transaction alone and is
- * tried again next run.  A kill at any moment loses nothing: the partition
+ * it, or a long read of it) fails that transaction alone and is tried again
+ * next run.  A kill at any moment loses nothing: the partition
  * and its chunks change in one transaction.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
@@ -46,6 +47,7 @@ pha_job_compress(TimestampTz now)
 	while (done < pha_compress_batch)
 	{
 		PhaCompressed res;
+		char		lo_str[MAXDATELEN + 1];
 		int			n;
 
 		caller = pha_xact_begin("promscale_ha: compress a head partition");
@@ -55,9 +57,11 @@ pha_job_compress(TimestampTz now)
 		pha_xact_end(caller);
 		if (n == 0)
 			break;
+		/* timestamptz_to_str returns a static buffer: copy the first */
+		strlcpy(lo_str, timestamptz_to_str(pha_ms_to_tstz(res.lo)), sizeof(lo_str));
 		ereport(LOG,
 				(errmsg("promscale_ha: compressed %s .. %s: %lld samples, %lld bytes -> %lld",
-						timestamptz_to_str(pha_ms_to_tstz(res.lo)),
+						lo_str,
 						timestamptz_to_str(pha_ms_to_tstz(res.hi)),
 						(long long) res.samples, (long long) res.bytes_before,
 						(long long) res.bytes_after)));
