@@ -57,7 +57,7 @@ int			pha_compress_batch = 4;
 
 int			pha_read_max_samples = 50000000;
 int			pha_read_max_series = 1000000;
-int			pha_read_frame_bytes = 1024 * 1024;
+int			pha_read_frame_bytes = 64 * 1024;
 int			pha_read_batch_series = 64;
 int			pha_kept_decode_kb = 32 * 1024;
 
@@ -308,7 +308,7 @@ pha_guc_init(void)
 							"Size bound of one frame of a streamed remote-read response.",
 							"A frame holds whole series up to this size; a larger series is "
 							"split over consecutive frames (one XOR chunk at least per frame).",
-							&pha_read_frame_bytes, 1024 * 1024, 256, 256 * 1024 * 1024,
+							&pha_read_frame_bytes, 64 * 1024, 256, 256 * 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 	DefineCustomIntVariable("promscale_ha.read_batch_series",
 							"Most series whose samples remote read fetches in one query.",

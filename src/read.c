@@ -19,9 +19,10 @@
  *	            samples as 120-sample XOR chunks, series packed into frames of
  *	            at most promscale_ha.read_frame_bytes, one row each
  *
- * The function returns a set in value-per-call mode: for 'chunks' each call
- * reads series until a frame is complete and returns it, so memory stays at
- * about one batch plus one frame whatever the size of the result (when the
+ * The function returns a set in value-per-call mode: for 'chunks' a call
+ * with no frame ready reads series until READY_BYTES of frames are complete
+ * (at least one), and each call returns the oldest, so memory stays at about
+ * one batch plus READY_BYTES and one frame whatever the size of the result (when the
  * function runs in a select list; in FROM the executor stores the rows in a
  * tuplestore, which spills to disk).  The series cursor (an SPI portal)
  * outlives each call's SPI connection; an ExprContext callback closes it
@@ -68,6 +69,9 @@
 
 PG_FUNCTION_INFO_V1(pha_read);
 
+/* Frames one call produces before it returns the first: at least one. */
+#define READY_BYTES		(1024 * 1024)
+
 /* Decoded bytes per request byte: a ReadRequest is a few matchers (as ingest.c). */
 #define READ_MAX_AMPLIFICATION	16
 
@@ -111,6 +115,7 @@ typedef struct ReadState
 								 * its buffer kept from frame to frame */
 	int			frame_query;
 	List	   *ready;			/* bytea * (cxt): whole frames, oldest first */
+	size_t		ready_bytes;	/* their size */
 
 	int64		series_total;
 	int64		samples_total;
@@ -397,6 +402,7 @@ flush_frame(ReadState *st)
 	p[3] = (uint8_t) crc;
 	old = MemoryContextSwitchTo(st->cxt);	/* the list's cells too */
 	st->ready = lappend(st->ready, out);
+	st->ready_bytes += len;
 	MemoryContextSwitchTo(old);
 	resetStringInfo(&st->frame);
 }
@@ -535,11 +541,15 @@ chunk_series(ReadState *st)
 	}
 }
 
-/* Produce frames until one is ready or the response is complete (connected to SPI). */
+/*
+ * Produce frames until READY_BYTES of them are ready or the response is
+ * complete (connected to SPI).  Several frames a call: each call costs an
+ * SPI connection and an index scan's start.
+ */
 static void
 fill_ready(ReadState *st)
 {
-	while (st->ready == NIL && st->query < (int) st->req->n_queries)
+	while (st->ready_bytes < READY_BYTES && st->query < (int) st->req->n_queries)
 	{
 		if (!st->query_open)
 			open_query(st, st->query);
@@ -640,13 +650,15 @@ pha_read(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		(void) read_call(st, callcxt);
+		if (st->ready == NIL)
+			(void) read_call(st, callcxt);
 		if (st->ready != NIL)
 		{
 			Datum		row;
 
 			body = linitial(st->ready);
 			st->ready = list_delete_first(st->ready);
+			st->ready_bytes -= VARSIZE(body) - VARHDRSZ;
 			row = make_row(funcctx, "chunks", body);	/* a copy */
 			pfree(body);
 			SRF_RETURN_NEXT(funcctx, row);

@@ -4,9 +4,13 @@
  *	  A tiny big-endian bit writer and a bounds-checked bit reader.
  *
  * Bits are packed most significant first, which is the order Prometheus'
- * bstream uses: the first bit written is bit 7 of byte 0.  Both sides keep
- * a byte index plus a bit offset rather than one bit counter, so no length
- * is ever multiplied by 8 and nothing can overflow.
+ * bstream uses: the first bit written is bit 7 of byte 0.  Both sides move
+ * bits through a 64-bit word: the writer collects a write's bits and stores
+ * whole bytes (a started byte is stored too, its padding zero); the reader
+ * loads up to eight bytes at a time (one big-endian load away from the end
+ * of its input) and serves reads from the word with a shift.  Positions are
+ * byte indexes plus bit counts, so no length is ever multiplied by 8 and
+ * nothing can overflow.
  *
  * The writer never writes past its capacity: once a write does not fit it
  * sets "overflow" and ignores every later write.  The reader never reads
@@ -27,8 +31,9 @@ typedef struct PhaBitWriter
 {
 	uint8_t    *buf;
 	size_t		cap;			/* bytes available in buf */
-	size_t		byte;			/* index of the byte being filled */
-	unsigned	bit;			/* bits already used in buf[byte], 0..7 */
+	size_t		byte;			/* whole bytes written */
+	uint64_t	acc;			/* pending bits, in the low nacc bits */
+	unsigned	nacc;			/* 0..7 between writes */
 	bool		overflow;		/* a write did not fit; output is invalid */
 } PhaBitWriter;
 
@@ -36,8 +41,9 @@ typedef struct PhaBitReader
 {
 	const uint8_t *buf;
 	size_t		len;			/* bytes in buf */
-	size_t		byte;			/* index of the byte being read */
-	unsigned	bit;			/* bits already consumed of buf[byte], 0..7 */
+	size_t		pos;			/* next byte to load into acc */
+	uint64_t	acc;			/* unread bits, most significant first; zero below */
+	unsigned	nacc;			/* valid bits in acc, 0..64 */
 	bool		error;			/* a read ran past the end */
 } PhaBitReader;
 
@@ -48,51 +54,61 @@ pha_bw_init(PhaBitWriter *w, uint8_t *buf, size_t cap)
 	w->buf = buf;
 	w->cap = cap;
 	w->byte = 0;
-	w->bit = 0;
+	w->acc = 0;
+	w->nacc = 0;
 	w->overflow = false;
 }
 
-/*
- * Append the low nbits (0..64) of x, most significant first.  The bytes
- * are zeroed as they are started, so the padding of the last one is zero.
- */
+/* Append the low nbits (0..32) of x; the started byte is stored, padded with zeros. */
 static inline void
-pha_bw_write(PhaBitWriter *w, uint64_t x, unsigned nbits)
+pha_bw_write32(PhaBitWriter *w, uint64_t x, unsigned nbits)
 {
 	if (w->overflow)
 		return;
-	if (nbits < 64)
-		x &= (UINT64_C(1) << nbits) - 1;
-	while (nbits > 0)
+	w->acc = (w->acc << nbits) | (x & ((UINT64_C(1) << nbits) - 1));
+	w->nacc += nbits;
+	while (w->nacc >= 8)
 	{
-		unsigned	room = 8 - w->bit;
-		unsigned	take = nbits < room ? nbits : room;
-		uint8_t		part;
-
 		if (w->byte >= w->cap)
 		{
 			w->overflow = true;
 			return;
 		}
-		if (w->bit == 0)
-			w->buf[w->byte] = 0;
-		part = (uint8_t) ((x >> (nbits - take)) & ((1u << take) - 1));
-		w->buf[w->byte] |= (uint8_t) (part << (room - take));
-		w->bit += take;
-		nbits -= take;
-		if (w->bit == 8)
-		{
-			w->bit = 0;
-			w->byte++;
-		}
+		w->nacc -= 8;
+		w->buf[w->byte++] = (uint8_t) (w->acc >> w->nacc);
 	}
+	w->acc &= (UINT64_C(1) << w->nacc) - 1;
+	if (w->nacc > 0)
+	{
+		if (w->byte >= w->cap)
+		{
+			w->overflow = true;
+			return;
+		}
+		w->buf[w->byte] = (uint8_t) (w->acc << (8 - w->nacc));
+	}
+}
+
+/*
+ * Append the low nbits (0..64) of x, most significant first.  Bytes are
+ * written as they are started, so the padding of the last one is zero.
+ */
+static inline void
+pha_bw_write(PhaBitWriter *w, uint64_t x, unsigned nbits)
+{
+	if (nbits > 32)
+	{
+		pha_bw_write32(w, x >> 32, nbits - 32);
+		nbits = 32;
+	}
+	pha_bw_write32(w, x, nbits);
 }
 
 /* Bytes used so far, counting a partly filled last byte. */
 static inline size_t
 pha_bw_length(const PhaBitWriter *w)
 {
-	return w->byte + (w->bit > 0 ? 1 : 0);
+	return w->byte + (w->nacc > 0 ? 1 : 0);
 }
 
 /* Start reading at the beginning of buf, which holds len bytes. */
@@ -101,60 +117,107 @@ pha_br_init(PhaBitReader *r, const uint8_t *buf, size_t len)
 {
 	r->buf = buf;
 	r->len = len;
-	r->byte = 0;
-	r->bit = 0;
+	r->pos = 0;
+	r->acc = 0;
+	r->nacc = 0;
 	r->error = false;
 }
 
-/* True when at least nbits unread bits remain; never overflows. */
-static inline bool
-pha_br_has(const PhaBitReader *r, unsigned nbits)
+/* Load whole bytes into acc while they fit (57 bits or more, unless the input ends). */
+static inline void
+pha_br_refill(PhaBitReader *r)
 {
-	size_t		bytes_left = r->len - r->byte;	/* byte <= len always */
+	if (r->len - r->pos >= 8)
+	{
+		const uint8_t *p = r->buf + r->pos;
+		uint64_t	w = ((uint64_t) p[0] << 56) | ((uint64_t) p[1] << 48) |
+			((uint64_t) p[2] << 40) | ((uint64_t) p[3] << 32) |
+			((uint64_t) p[4] << 24) | ((uint64_t) p[5] << 16) |
+			((uint64_t) p[6] << 8) | (uint64_t) p[7];
+		unsigned	take = (64 - r->nacc) >> 3;
 
-	if (bytes_left > 9)
-		return true;			/* 72 bits or more: enough for any read */
-	return bytes_left * 8 - r->bit >= nbits;
+		if (take == 0)
+			return;
+		/* the take bytes after the nacc bits we have; the rest of w stays unread */
+		w >>= r->nacc;
+		w &= ~((UINT64_C(1) << (64 - r->nacc - take * 8)) - 1);
+		r->acc |= w;
+		r->nacc += take * 8;
+		r->pos += take;
+		return;
+	}
+	while (r->nacc <= 56 && r->pos < r->len)
+	{
+		r->acc |= (uint64_t) r->buf[r->pos++] << (56 - r->nacc);
+		r->nacc += 8;
+	}
 }
 
 /*
- * Read nbits (0..64) as an unsigned number, most significant first.  Past
- * the end it sets the error flag and returns 0 without touching memory.
+ * Read nbits (0..56) as an unsigned number, most significant first.  Past
+ * the end it sets the error flag and returns 0, consuming nothing.
  */
+static inline uint64_t
+pha_br_read56(PhaBitReader *r, unsigned nbits)
+{
+	uint64_t	x;
+
+	if (r->error)
+		return 0;
+	if (nbits == 0)
+		return 0;
+	if (r->nacc < nbits)
+	{
+		pha_br_refill(r);
+		if (r->nacc < nbits)
+		{
+			r->error = true;
+			return 0;
+		}
+	}
+	x = r->acc >> (64 - nbits);
+	r->acc <<= nbits;
+	r->nacc -= nbits;
+	return x;
+}
+
+/* Read nbits (0..64); past the end 0 with the error flag set (sticky). */
 static inline uint64_t
 pha_br_read(PhaBitReader *r, unsigned nbits)
 {
-	uint64_t	x = 0;
+	uint64_t	hi;
 
-	if (r->error || !pha_br_has(r, nbits))
-	{
-		r->error = true;
-		return 0;
-	}
-	while (nbits > 0)
-	{
-		unsigned	room = 8 - r->bit;
-		unsigned	take = nbits < room ? nbits : room;
-		unsigned	part;
+	if (nbits <= 56)
+		return pha_br_read56(r, nbits);
+	hi = pha_br_read56(r, nbits - 32);
+	hi = (hi << 32) | pha_br_read56(r, 32);
+	return r->error ? 0 : hi;
+}
 
-		part = ((unsigned) r->buf[r->byte] >> (room - take)) & ((1u << take) - 1);
-		x = (x << take) | part;
-		r->bit += take;
-		nbits -= take;
-		if (r->bit == 8)
-		{
-			r->bit = 0;
-			r->byte++;
-		}
-	}
-	return x;
+/*
+ * The next nbits (1..56) without consuming them; bits past the end read as
+ * zeros (a read or skip of them then fails).
+ */
+static inline uint64_t
+pha_br_peek(PhaBitReader *r, unsigned nbits)
+{
+	if (r->nacc < nbits)
+		pha_br_refill(r);
+	return r->acc >> (64 - nbits);
+}
+
+/* Consume nbits (0..56) seen by pha_br_peek; past the end: the error flag. */
+static inline void
+pha_br_skip(PhaBitReader *r, unsigned nbits)
+{
+	(void) pha_br_read56(r, nbits);
 }
 
 /* Read one bit; 0 past the end (with the error flag set). */
 static inline unsigned
 pha_br_bit(PhaBitReader *r)
 {
-	return (unsigned) pha_br_read(r, 1);
+	return (unsigned) pha_br_read56(r, 1);
 }
 
 /*
@@ -166,11 +229,8 @@ pha_br_at_clean_end(const PhaBitReader *r)
 {
 	if (r->error)
 		return false;
-	if (r->bit == 0)
-		return r->byte == r->len;
-	if (r->byte + 1 != r->len)
-		return false;
-	return (r->buf[r->byte] & ((1u << (8 - r->bit)) - 1)) == 0;
+	/* unread: the nacc bits in acc and every byte not loaded yet */
+	return r->pos == r->len && r->nacc < 8 && r->acc == 0;
 }
 
 #endif							/* PHA_BITS_H */

@@ -343,19 +343,19 @@ pha_xor_iter_init(PhaXorIter *it, const uint8_t *buf, size_t len)
 static uint64_t
 get_dod(PhaBitReader *r)
 {
-	static const unsigned widths[5] = {0, 14, 17, 20, 64};
-	unsigned	ones = 0;
-	unsigned	sz;
+	/* width after each 4-bit look-ahead: the prefix is read as its leading ones */
+	static const uint8_t prefix_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4};
+	static const uint8_t widths[16] = {0, 0, 0, 0, 0, 0, 0, 0, 14, 14, 14, 14, 17, 17, 20, 64};
+	unsigned	p = (unsigned) pha_br_peek(r, 4);
+	unsigned	sz = widths[p];
 	uint64_t	bits;
 
-	while (ones < 4 && pha_br_bit(r))
-		ones++;
-	sz = widths[ones];
+	pha_br_skip(r, prefix_len[p]);
 	if (sz == 0 || sz == 64)
 		return pha_br_read(r, sz);
 
 	/* Values above 2^(sz-1) are negatives (see put_dod); wrap mod 2^64. */
-	bits = pha_br_read(r, sz);
+	bits = pha_br_read56(r, sz);
 	if (bits > (UINT64_C(1) << (sz - 1)))
 		bits -= UINT64_C(1) << sz;
 	return bits;
@@ -366,15 +366,21 @@ static bool
 get_xor_value(PhaXorIter *it)
 {
 	PhaBitReader *r = &it->br;
+	unsigned	p = (unsigned) pha_br_peek(r, 2);
 	unsigned	sig;
 
-	if (!pha_br_bit(r))
-		return true;			/* unchanged (or past the end: caller checks) */
-	if (pha_br_bit(r))
+	if (p < 2)
 	{
-		unsigned	lead = (unsigned) pha_br_read(r, 5);
+		pha_br_skip(r, 1);
+		return true;			/* '0': unchanged (or past the end: caller checks) */
+	}
+	pha_br_skip(r, 2);
+	if (p == 3)
+	{
+		unsigned	w = (unsigned) pha_br_read56(r, 11);	/* 5 bits leading, 6 bits length */
+		unsigned	lead = w >> 6;
 
-		sig = (unsigned) pha_br_read(r, 6);
+		sig = w & 63;
 		if (sig == 0)
 			sig = 64;
 		if (lead + sig > 64)
