@@ -7,15 +7,24 @@
  * Conditions (Prometheus' semantics: an absent label has the value ""):
  *
  *	 __name__ = "v"      s.metric_name = $n              (btree)
- *	 name = "v"          s.labels @> jsonb_build_object($k, $v)   (GIN)
+ *	 name = "v"          s.labels @> $j, $j = {"name": "v"} as jsonb  (GIN)
  *	 name = ""           NOT (s.labels ? $k)             (series without it)
- *	 name != "v"         NOT (s.labels @> ...)           (absent counts as "")
+ *	 name != "v"         NOT (s.labels @> $j)            (absent counts as "")
  *	 name != ""          s.labels ? $k                   (series with it)
  *	 name =~ re          COALESCE(s.labels->>$k, '') COLLATE "C" ~ $re
  *	 name !~ re          ... !~ $re
  *
- * with __name__ read from metric_name in every form.  Every name, value and
- * pattern is a parameter: no user text is spliced into the statement.
+ * with __name__ read from metric_name in every form.  A regex that is only
+ * a set of literals, a|b|c (wire/regex.h; Grafana's multi-value variables
+ * send these), is an equality test instead, as Prometheus does too:
+ *
+ *	 __name__ =~ a|b     s.metric_name = ANY($arr)       (btree)
+ *	 name =~ a|b         (s.labels @> $j1 OR s.labels @> $j2)   (GIN, BitmapOr)
+ *	 name =~ a|          COALESCE(s.labels->>$k, '') = ANY($arr)  ("" in the set)
+ *	 !~                  NOT (the same)
+ *
+ * Every name, value and pattern is a parameter: no user text is spliced
+ * into the statement.
  *
  * Regexes: $re is the matcher's RE2 pattern translated by wire/regex.c into
  * a PostgreSQL ARE of the same meaning under the "C" collation (what it
@@ -31,7 +40,9 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "regex/regex.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 
 #include "store/matchers.h"
 #include "wire/regex.h"
@@ -63,13 +74,98 @@ arena_block(void *ctx, size_t size)
 	return palloc(size);
 }
 
+/* Room for extra more parameters. */
+static void
+reserve(PhaMatcherSql *out, int extra)
+{
+	if (out->nargs + extra <= out->cap)
+		return;
+	out->cap = Max(out->cap * 2, out->nargs + extra);
+	out->types = repalloc(out->types, sizeof(Oid) * out->cap);
+	out->values = repalloc(out->values, sizeof(Datum) * out->cap);
+}
+
+static int
+add_datum(PhaMatcherSql *out, int first_param, Datum value, Oid type)
+{
+	reserve(out, 1);
+	out->values[out->nargs] = value;
+	out->types[out->nargs] = type;
+	out->nargs++;
+	return first_param + out->nargs - 1;
+}
+
 static int
 add_param(PhaMatcherSql *out, int first_param, const char *text)
 {
-	out->values[out->nargs] = CStringGetTextDatum(text);
-	out->types[out->nargs] = TEXTOID;
-	out->nargs++;
-	return first_param + out->nargs - 1;
+	return add_datum(out, first_param, CStringGetTextDatum(text), TEXTOID);
+}
+
+/* {"name": "value"} as a jsonb parameter, for s.labels @> (no function per row). */
+static int
+add_pair(PhaMatcherSql *out, int first_param, const char *name, const char *value)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue	k,
+				v;
+	JsonbValue *obj;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	(void) pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	(void) pushJsonbValue(&ps, WJB_KEY, &k);
+	(void) pushJsonbValue(&ps, WJB_VALUE, &v);
+	obj = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return add_datum(out, first_param, JsonbPGetDatum(JsonbValueToJsonb(obj)), JSONBOID);
+}
+
+/* items[0..n) as a text[] parameter. */
+static int
+add_text_array(PhaMatcherSql *out, int first_param, char **items, size_t n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return add_datum(out, first_param,
+					 PointerGetDatum(construct_array(d, (int) n, TEXTOID, -1, false, TYPALIGN_INT)),
+					 TEXTARRAYOID);
+}
+
+/* A regex matcher whose pattern is the literal set items[0..n): an equality test. */
+static void
+literal_set_sql(PhaMatcherSql *out, int first_param, const char *name, bool is_name, bool pos,
+				char **items, size_t n)
+{
+	bool		has_empty = false;
+	int			k,
+				v;
+
+	for (size_t i = 0; i < n; i++)
+		has_empty |= items[i][0] == '\0';
+	appendStringInfoString(&out->where, pos ? " AND (" : " AND NOT (");
+	if (is_name)
+	{
+		v = add_text_array(out, first_param, items, n);
+		appendStringInfo(&out->where, "s.metric_name = ANY($%d)", v);
+	}
+	else if (!has_empty)
+	{
+		for (size_t i = 0; i < n; i++)
+			appendStringInfo(&out->where, "%ss.labels @> $%d", i > 0 ? " OR " : "",
+							 add_pair(out, first_param, name, items[i]));
+	}
+	else
+	{
+		k = add_param(out, first_param, name);
+		v = add_text_array(out, first_param, items, n);
+		appendStringInfo(&out->where, "COALESCE(s.labels ->> $%d, '') = ANY($%d)", k, v);
+	}
+	appendStringInfoChar(&out->where, ')');
 }
 
 void
@@ -82,8 +178,9 @@ pha_matchers_sql(Prometheus__LabelMatcher **matchers, size_t n, const char *repl
 	initStringInfo(&out->where);
 	appendStringInfoString(&out->where, "true");
 	out->nargs = 0;
-	out->types = palloc(sizeof(Oid) * (2 * n + 1));
-	out->values = palloc(sizeof(Datum) * (2 * n + 1));
+	out->cap = 2 * (int) n + 1;
+	out->types = palloc(sizeof(Oid) * out->cap);
+	out->values = palloc(sizeof(Datum) * out->cap);
 
 	for (size_t i = 0; i < n; i++)
 	{
@@ -93,6 +190,8 @@ pha_matchers_sql(Prometheus__LabelMatcher **matchers, size_t n, const char *repl
 		int			type = (int) lm->type;
 		bool		is_name = strcmp(name, "__name__") == 0;
 		const char *subject;
+		char	  **lits;
+		size_t		nlits;
 		int			k,
 					v;
 
@@ -123,13 +222,14 @@ pha_matchers_sql(Prometheus__LabelMatcher **matchers, size_t n, const char *repl
 			}
 			else
 			{
-				k = add_param(out, first_param, name);
-				v = add_param(out, first_param, value);
-				appendStringInfo(&out->where,
-								 " AND %ss.labels @> pg_catalog.jsonb_build_object($%d, $%d)%s",
-								 eq ? "" : "NOT (", k, v, eq ? "" : ")");
+				v = add_pair(out, first_param, name, value);
+				appendStringInfo(&out->where, " AND %ss.labels @> $%d%s",
+								 eq ? "" : "NOT (", v, eq ? "" : ")");
 			}
 		}
+		else if (pha_re2_literal_set(value, lm->value.len, &arena, &lits, &nlits))
+			literal_set_sql(out, first_param, name, is_name,
+							type == PROMETHEUS__LABEL_MATCHER__TYPE__RE, lits, nlits);
 		else
 		{
 			const char *why;

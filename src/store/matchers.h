@@ -20,7 +20,8 @@ typedef struct PhaMatcherSql
 {
 	StringInfoData where;		/* "true AND ..." */
 	int			nargs;
-	Oid		   *types;			/* all TEXTOID */
+	int			cap;			/* room in types and values */
+	Oid		   *types;			/* TEXTOID, TEXTARRAYOID or JSONBOID */
 	Datum	   *values;
 } PhaMatcherSql;
 

@@ -1093,3 +1093,61 @@ pha_re2_to_are(const char *re, size_t len, PhaArena *arena, char **are, const ch
 	*why = NULL;
 	return PHA_REGEX_OK;
 }
+
+/* ---- sets of literals ----------------------------------------------------------------- */
+
+static bool
+is_ascii_punct(unsigned char c)
+{
+	return c >= 0x21 && c <= 0x7e && !isalnum(c);
+}
+
+bool
+pha_re2_literal_set(const char *re, size_t len, PhaArena *arena, char ***items, size_t *n)
+{
+	const unsigned char *u = (const unsigned char *) re;
+	size_t		count = 1;
+	char	   *buf;
+	char	  **list;
+	size_t		k = 0;
+	size_t		o = 0;
+
+	*items = NULL;
+	*n = 0;
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = u[i];
+
+		if (c == '\\')
+		{
+			if (i + 1 >= len || !is_ascii_punct(u[i + 1]))
+				return false;
+			i++;
+		}
+		else if (c == '|')
+			count++;
+		else if (c < 0x20 || c > 0x7e || strchr(".+*?()[]{}^$", c) != NULL)
+			return false;
+	}
+	buf = pha_arena_alloc(arena, len + 1);
+	list = pha_arena_alloc(arena, count * sizeof(char *));
+	if (buf == NULL || list == NULL)
+		return false;
+	list[k++] = buf;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (u[i] == '\\')
+			buf[o++] = (char) u[++i];
+		else if (u[i] == '|')
+		{
+			buf[o++] = '\0';
+			list[k++] = buf + o;
+		}
+		else
+			buf[o++] = (char) u[i];
+	}
+	buf[o] = '\0';
+	*items = list;
+	*n = count;
+	return true;
+}

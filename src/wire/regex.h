@@ -37,4 +37,17 @@ typedef enum PhaRegexStatus
 extern PhaRegexStatus pha_re2_to_are(const char *re, size_t len, PhaArena *arena,
 									 char **are, const char **why);
 
+/*
+ * Is re[0..len) a set of literal strings, lit|lit|...?  Each literal made of
+ * printable ASCII other than the metacharacters .+*?()[]{}^$ and backslash,
+ * or a backslash before ASCII punctuation (that character itself, as in
+ * RE2).  Anchored as Prometheus anchors, such a regex matches exactly those
+ * strings (the empty one matches ""), so it can be an equality test instead
+ * of a regex.  On true *items (n of them, NUL-terminated, unescaped, in the
+ * arena) is set; false for anything else (then nothing is allocated) and
+ * when the arena refuses.
+ */
+extern bool pha_re2_literal_set(const char *re, size_t len, PhaArena *arena,
+								char ***items, size_t *n);
+
 #endif							/* PHA_WIRE_REGEX_H */

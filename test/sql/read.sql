@@ -50,6 +50,18 @@ SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 
 \set out `:dec decode results/read_resp.txt --labels`
 \echo :out
 
+-- regexes that are sets of literals (a|b|c, as Grafana's multi-value variables send) are
+-- equality tests (btree on the name, GIN on other labels, = ANY when "" is in the set):
+-- each must select exactly what the same set written as a real regex selects
+\set lit `:dec request -q :t0 :t_end '__name__=~up|text|nope' -q :t0 :t_end '__name__!~up|text|http_requests|ha_metric' -q :t0 :t_end '__name__=up' 'env=~prod|dev' -q :t0 :t_end '__name__=up' 'env=~prod|' -q :t0 :t_end '__name__=up' 'env!~prod|dev' -q :t0 :t_end '__name__=up' 'env!~prod|' -q :t0 :t_end 'path=~/a\.b|/q' -q :t0 :t_end 'v=~x\{2\}|a1b' -q :t0 :t_end 'job=~api' -q :t0 :t_end 'job=~ap'`
+\set rex `:dec request -q :t0 :t_end '__name__=~(?:up)|text|nope' -q :t0 :t_end '__name__!~(?:up)|text|http_requests|ha_metric' -q :t0 :t_end '__name__=up' 'env=~(?:prod)|dev' -q :t0 :t_end '__name__=up' 'env=~(?:prod)|' -q :t0 :t_end '__name__=up' 'env!~(?:prod)|dev' -q :t0 :t_end '__name__=up' 'env!~(?:prod)|' -q :t0 :t_end 'path=~(?:/a\.b)|/q' -q :t0 :t_end 'v=~(?:x\{2\})|a1b' -q :t0 :t_end 'job=~(?:api)' -q :t0 :t_end 'job=~(?:ap)'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'lit', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_lit `:dec decode results/read_resp.txt --labels`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'rex', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_rex `:dec decode results/read_resp.txt --labels`
+\echo :out_lit
+SELECT :'out_lit' = :'out_rex' AS literal_sets_select_as_regexes;
+
 ------------------------------------------------------------------------------------------
 -- regexes: RE2 as Go reads it, translated to PostgreSQL's ARE where the meaning is the
 -- same.  Values of text: "Kk", U+212A (Kelvin sign), "a\vb", "a\nb", "x{2}", U+00E9,
