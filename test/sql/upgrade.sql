@@ -110,7 +110,7 @@ SELECT count(*) AS stats_columns_before FROM pg_attribute
 CREATE TEMP TABLE before3 AS
   SELECT series_id, time, float8send(value) AS bits FROM promscale_ha.samples;
 
-ALTER EXTENSION promscale_ha UPDATE;
+ALTER EXTENSION promscale_ha UPDATE TO '0.3.0';
 SELECT extversion FROM pg_extension WHERE extname = 'promscale_ha';
 SELECT count(*) AS samples_differ FROM (
   (SELECT * FROM before3 EXCEPT ALL SELECT series_id, time, float8send(value) FROM promscale_ha.samples)
@@ -131,6 +131,47 @@ RESET promscale_ha.high_availability;
 SELECT cluster, samples_accepted, requests FROM promscale_ha.cluster_stats
   WHERE cluster = 'u3' AND replica = 'a';
 RESET promscale_ha.test_now;
+
+----------------------------------------------------------------------------------------
+-- 0.3.0 -> 0.4.0: chunk rows stay in the heap up to 8 kB (toast_tuple_target).  A
+-- database made at 0.3.0 with xor chunks of ~5 kB (random values), which 0.3.0 put in
+-- the TOAST table, is updated; every sample reads back, and chunks compressed after
+-- the update leave the TOAST table as it was.
+----------------------------------------------------------------------------------------
+SET client_min_messages = warning;
+DROP EXTENSION promscale_ha;
+CREATE EXTENSION promscale_ha VERSION '0.3.0';
+RESET client_min_messages;
+SELECT extversion FROM pg_extension WHERE extname = 'promscale_ha';
+SET promscale_ha.chunk_format = 'xor';
+\set r1 `:gen --series 3 --samples 480 --values random --start-ms 1764547200000 --hex`
+\set r2 `:gen --series 3 --samples 480 --values random --start-ms 1764633600000 --hex`
+SELECT samples_written FROM promscale_ha.write(:'r1');
+SELECT count(*) AS ranges, sum(samples) AS samples FROM promscale_ha.compress_now('1 day');
+SELECT count(*) AS chunks, min(length(data)) > 2100 AS all_over_2kb FROM promscale_ha.chunks;
+SELECT pg_relation_size(reltoastrelid) > 0 AS toasted_at_030 FROM pg_class
+  WHERE oid = 'promscale_ha.chunks'::regclass \gset
+SELECT :'toasted_at_030' AS toasted_at_030;
+CREATE TEMP TABLE before4 AS
+  SELECT series_id, time, float8send(value) AS bits FROM promscale_ha.samples;
+SELECT pg_relation_size(reltoastrelid) AS toast_bytes FROM pg_class
+  WHERE oid = 'promscale_ha.chunks'::regclass \gset
+
+ALTER EXTENSION promscale_ha UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'promscale_ha';
+SELECT reloptions FROM pg_class WHERE oid = 'promscale_ha.chunks'::regclass;
+SELECT count(*) AS samples_differ FROM (
+  (SELECT * FROM before4 EXCEPT ALL SELECT series_id, time, float8send(value) FROM promscale_ha.samples)
+  UNION ALL
+  (SELECT series_id, time, float8send(value) FROM promscale_ha.samples EXCEPT ALL SELECT * FROM before4)) x;
+-- a day later, the same size of chunks: in the heap now
+SELECT samples_written FROM promscale_ha.write(:'r2');
+SELECT count(*) AS ranges, sum(samples) AS samples FROM promscale_ha.compress_now('1 day');
+SELECT count(*) AS chunks, sum(samples) AS chunk_samples FROM promscale_ha.chunks;
+SELECT pg_relation_size(reltoastrelid) = :toast_bytes AS toast_unchanged FROM pg_class
+  WHERE oid = 'promscale_ha.chunks'::regclass;
+SELECT count(*) AS samples_now FROM promscale_ha.samples;
+RESET promscale_ha.chunk_format;
 
 -- back to a fresh install at the default version for the suites after this one
 SET client_min_messages = warning;
