@@ -27,6 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The hot helpers below must inline: a call per read costs as much as the read. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PHA_BITS_INLINE static inline __attribute__((always_inline))
+#else
+#define PHA_BITS_INLINE static inline
+#endif
+
 typedef struct PhaBitWriter
 {
 	uint8_t    *buf;
@@ -60,7 +67,7 @@ pha_bw_init(PhaBitWriter *w, uint8_t *buf, size_t cap)
 }
 
 /* Append the low nbits (0..32) of x; the started byte is stored, padded with zeros. */
-static inline void
+PHA_BITS_INLINE void
 pha_bw_write32(PhaBitWriter *w, uint64_t x, unsigned nbits)
 {
 	if (w->overflow)
@@ -93,7 +100,7 @@ pha_bw_write32(PhaBitWriter *w, uint64_t x, unsigned nbits)
  * Append the low nbits (0..64) of x, most significant first.  Bytes are
  * written as they are started, so the padding of the last one is zero.
  */
-static inline void
+PHA_BITS_INLINE void
 pha_bw_write(PhaBitWriter *w, uint64_t x, unsigned nbits)
 {
 	if (nbits > 32)
@@ -124,7 +131,7 @@ pha_br_init(PhaBitReader *r, const uint8_t *buf, size_t len)
 }
 
 /* Load whole bytes into acc while they fit (57 bits or more, unless the input ends). */
-static inline void
+PHA_BITS_INLINE void
 pha_br_refill(PhaBitReader *r)
 {
 	if (r->len - r->pos >= 8)
@@ -157,7 +164,7 @@ pha_br_refill(PhaBitReader *r)
  * Read nbits (0..56) as an unsigned number, most significant first.  Past
  * the end it sets the error flag and returns 0, consuming nothing.
  */
-static inline uint64_t
+PHA_BITS_INLINE uint64_t
 pha_br_read56(PhaBitReader *r, unsigned nbits)
 {
 	uint64_t	x;
@@ -182,7 +189,7 @@ pha_br_read56(PhaBitReader *r, unsigned nbits)
 }
 
 /* Read nbits (0..64); past the end 0 with the error flag set (sticky). */
-static inline uint64_t
+PHA_BITS_INLINE uint64_t
 pha_br_read(PhaBitReader *r, unsigned nbits)
 {
 	uint64_t	hi;
@@ -198,7 +205,7 @@ pha_br_read(PhaBitReader *r, unsigned nbits)
  * The next nbits (1..56) without consuming them; bits past the end read as
  * zeros (a read or skip of them then fails).
  */
-static inline uint64_t
+PHA_BITS_INLINE uint64_t
 pha_br_peek(PhaBitReader *r, unsigned nbits)
 {
 	if (r->nacc < nbits)
@@ -207,14 +214,14 @@ pha_br_peek(PhaBitReader *r, unsigned nbits)
 }
 
 /* Consume nbits (0..56) seen by pha_br_peek; past the end: the error flag. */
-static inline void
+PHA_BITS_INLINE void
 pha_br_skip(PhaBitReader *r, unsigned nbits)
 {
 	(void) pha_br_read56(r, nbits);
 }
 
 /* Read one bit; 0 past the end (with the error flag set). */
-static inline unsigned
+PHA_BITS_INLINE unsigned
 pha_br_bit(PhaBitReader *r)
 {
 	return (unsigned) pha_br_read56(r, 1);
