@@ -457,20 +457,21 @@ encode_run(ReadState *st, ChunkList *list, const int64 *t, const double *v, size
 }
 
 /*
- * A stored chunk: as it is (its bytes after the format byte), unless the
+ * A stored chunk: as it is (its XOR chunk, checked by read_merge.c), unless the
  * series' labels and it alone would pass the frame bound (a small
  * read_frame_bytes); then decoded and cut like the loose samples.
  */
 static void
-add_stored(ReadState *st, ChunkList *list, const PhaStoredChunk *sc, size_t labels_len)
+add_stored(ReadState *st, ChunkList *list, int p, size_t labels_len)
 {
+	const PhaStoredChunk *sc = &st->data.pass[p];
 	PhaReadChunk c;
 	PhaChunkSamples s;
 
 	c.min_time_ms = sc->min_ms;
 	c.max_time_ms = sc->max_ms;
-	c.data = (const uint8_t *) VARDATA(sc->data) + 1;
-	c.len = VARSIZE(sc->data) - VARHDRSZ - 1;
+	c.data = st->data.pass_xor[p];
+	c.len = st->data.pass_xor_len[p];
 	if (pha_read_frame_msg_len(pha_read_field_len(labels_len + pha_read_chunk_len(&c)),
 							   st->query) <= (size_t) pha_read_frame_bytes)
 	{
@@ -508,7 +509,7 @@ chunk_series(ReadState *st)
 		encode_run(st, &list, d->t + k, d->v + k, e - k);
 		k = e;
 		if (p < d->n_pass)
-			add_stored(st, &list, &d->pass[p], labels_len);
+			add_stored(st, &list, p, labels_len);
 	}
 	chunks = list.items;
 	n_chunks = list.n;

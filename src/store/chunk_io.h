@@ -34,7 +34,8 @@ extern PhaCodecMem pha_codec_palloc(void);
 
 /*
  * Decode a stored chunk (format byte + encoding).  Bytes read back from disk
- * are untrusted: any damage -- and a count other than expected (when
+ * are untrusted: any damage -- a checksum that does not match the bytes and
+ * the row (format PHA_CHUNK_XOR_CRC), a count other than expected (when
  * expected >= 0), or a time outside [min_ms, max_ms] -- raises ERROR with
  * ERRCODE_DATA_CORRUPTED naming the series and the chunk's end time.
  */
@@ -42,8 +43,22 @@ extern void pha_chunk_read(const bytea *data, int64 series_id, int64 min_ms, int
 						   int expected, PhaChunkSamples *out);
 
 /*
+ * Check a stored chunk in an XOR format before its Prometheus XOR chunk is
+ * sent as it is, and point *xor_chunk and *xor_len at that: a PHA_CHUNK_XOR_CRC
+ * chunk by its checksum (of the bytes and of the row's min_ms, max_ms and
+ * expected count), its header's count and its first time; a PHA_CHUNK_XOR
+ * chunk (0.3.0 and before, no checksum)
+ * by decoding it as pha_chunk_read does.  ERROR ERRCODE_DATA_CORRUPTED when
+ * it fails; an internal error for a chunk in another format.
+ */
+extern void pha_chunk_check_stored(const bytea *data, int64 series_id, int64 min_ms,
+								   int64 max_ms, int expected, const uint8 **xor_chunk,
+								   size_t *xor_len);
+
+/*
  * Encode n (1..PHA_CHUNK_MAX_SAMPLES) samples with strictly increasing
- * times in format (PHA_CHUNK_FORMAT_*, guc.h) into a palloc'd bytea.
+ * times in format (PHA_CHUNK_FORMAT_*, guc.h) into a palloc'd bytea;
+ * PHA_CHUNK_FORMAT_XOR is stored as PHA_CHUNK_XOR_CRC, its checksum set.
  */
 extern bytea *pha_chunk_write(int format, const int64 *t, const double *v, int n);
 

@@ -152,7 +152,8 @@ pha_chunk_encode_sql(PG_FUNCTION_ARGS)
 /*
  * chunk_decode(chunk bytea) -> SETOF (time timestamptz, value float8), in
  * time order.  Damaged bytes are ERRCODE_DATA_CORRUPTED, with the codec's
- * reason as the detail.
+ * reason as the detail.  The checksum of an xor chunk is not checked: this
+ * is the tool to look at a chunk that the readers refused.
  */
 Datum
 pha_chunk_decode_sql(PG_FUNCTION_ARGS)

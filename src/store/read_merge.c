@@ -4,9 +4,9 @@
  *	  Remote read's merge of one series' two tiers over a window: the stored
  *	  chunks sent unchanged, and the other samples decoded, cut and merged.
  *
- * A stored PHA_CHUNK_XOR chunk is, after its format byte, exactly a
- * Prometheus XOR chunk (codec/chunk.h), and its sample count fits the
- * chunk's 16-bit header (chunks hold at most PHA_CHUNK_MAX_SAMPLES).  So a
+ * A stored chunk in an XOR format holds exactly a Prometheus XOR chunk
+ * after its format byte (and checksum; codec/chunk.h), and its sample count
+ * fits the chunk's 16-bit header (chunks hold at most PHA_CHUNK_MAX_SAMPLES).  So a
  * STREAMED_XOR_CHUNKS response sends such a chunk as stored whenever doing
  * so cannot change what the client reads:
  *	- it lies inside the window (an edge chunk would send samples outside);
@@ -23,13 +23,13 @@
  * returns first (the view is samples_head UNION ALL samples_compressed):
  * the head's, else the earlier chunk's.
  *
- * A chunk sent as stored is still decoded once, into scratch memory, and
- * checked against its row like any other (its header's count is what the
+ * A chunk sent as stored is still checked (its header's count is what the
  * client's decoder relies on; its times must lie in the row's span, hence in
- * the window): a damaged chunk is an error on our side, never bytes the
- * client cannot read.  What passing through saves is the re-encoding and
- * the copies of the samples.  SAMPLES responses decode every chunk (pass =
- * false).
+ * the window): by its CRC32C, its count and its first time when it has a
+ * checksum (PHA_CHUNK_XOR_CRC, written since 0.4.0: nothing decoded), else
+ * decoded once into scratch memory and checked against its row.  A damaged
+ * chunk is an error on our side, never bytes the client cannot read.
+ * SAMPLES responses decode every chunk (pass = false).
  *
  * Work is per series, no SPI and no tuple per sample; memory comes from the
  * caller's context (remote read resets it per series).
@@ -112,15 +112,16 @@ first_at_or_after(const int64 *t, int n, int64 ms)
 /* May chunk i go out as stored?  (See the file's header for the rules.) */
 static bool
 passes(int64 id, const PhaStoredChunk *chunks, const int64 *later_min, int i, const int64 *ht,
-	   int hn, int64 lo, int64 hi)
+	   int hn, int64 lo, int64 hi, const uint8 **xor_chunk, size_t *xor_len)
 {
 	const PhaStoredChunk *c = &chunks[i];
 	const uint8 *buf = (const uint8 *) VARDATA(c->data);
 	size_t		len = VARSIZE(c->data) - VARHDRSZ;
+	size_t		off,
+				xlen;
 	int			h;
-	PhaChunkSamples s;
 
-	if (len < 1 || buf[0] != PHA_CHUNK_XOR || c->min_ms < lo || c->max_ms > hi ||
+	if (!pha_chunk_xor_span(buf, len, &off, &xlen) || c->min_ms < lo || c->max_ms > hi ||
 		c->samples < 1 || c->samples > PHA_CHUNK_MAX_SAMPLES)
 		return false;			/* decoded: pha_chunk_read judges an odd row */
 	/* in max_time order: the one before ends last of those before */
@@ -130,14 +131,12 @@ passes(int64 id, const PhaStoredChunk *chunks, const int64 *later_min, int i, co
 	if (h < hn && ht[h] <= c->max_ms)
 		return false;
 	/*
-	 * The bit stream too: decoded once and checked against the row (count,
-	 * strictly increasing times inside [min, max]), so that a damaged chunk
-	 * is ERRCODE_DATA_CORRUPTED here rather than bytes the client cannot
-	 * read, or samples outside the window it asked for.
+	 * The bytes too, so that a damaged chunk is ERRCODE_DATA_CORRUPTED here
+	 * rather than bytes the client cannot read, or samples outside the
+	 * window it asked for: by their checksum, or decoded and checked
+	 * against the row where they have none (chunk_io.h).
 	 */
-	pha_chunk_read(c->data, id, c->min_ms, c->max_ms, c->samples, &s);
-	pfree(s.t);
-	pfree(s.v);
+	pha_chunk_check_stored(c->data, id, c->min_ms, c->max_ms, c->samples, xor_chunk, xor_len);
 	return true;
 }
 
@@ -157,6 +156,8 @@ pha_merge_series(int64 id, const PhaStoredChunk *chunks, int n_chunks, const int
 	double	   *cv;
 
 	out->pass = palloc(sizeof(PhaStoredChunk) * Max(n_chunks, 1));
+	out->pass_xor = palloc(sizeof(uint8 *) * Max(n_chunks, 1));
+	out->pass_xor_len = palloc(sizeof(size_t) * Max(n_chunks, 1));
 	out->n_pass = 0;
 	out->total = 0;
 	/* later_min[c]: the earliest start of the chunks after c */
@@ -167,9 +168,14 @@ pha_merge_series(int64 id, const PhaStoredChunk *chunks, int n_chunks, const int
 	/* decide, and decode what is not passed, cut to [lo, hi] */
 	for (int c = 0; c < n_chunks; c++)
 	{
-		if (pass && passes(id, chunks, later_min, c, ht, hn, lo, hi))
+		const uint8 *xc;
+		size_t		xl;
+
+		if (pass && passes(id, chunks, later_min, c, ht, hn, lo, hi, &xc, &xl))
 		{
-			out->pass[out->n_pass++] = chunks[c];
+			out->pass[out->n_pass] = chunks[c];
+			out->pass_xor[out->n_pass] = xc;
+			out->pass_xor_len[out->n_pass++] = xl;
 			out->total += chunks[c].samples;
 			dec[c].t = NULL;
 			dec[c].n = from[c] = 0;

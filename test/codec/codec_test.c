@@ -832,6 +832,34 @@ test_chunk_front(void)
 	st = pha_chunk_decode(a, alen, &test_mem, dec_t, dec_v, 64, &n);
 	check(st == PHA_CODEC_OK && same_samples(t, v, 64, dec_t, dec_v, n), "chunk decode xor");
 
+	/* XOR_CRC: the format byte, 4 zero bytes for the caller's checksum, the same Prometheus bytes */
+	{
+		uint8_t		c[2048];
+		size_t		clen = 0;
+		size_t		off = 0;
+		size_t		xlen = 0;
+
+		st = pha_chunk_encode(PHA_CHUNK_XOR_CRC, t, v, 64, NULL, c, sizeof(c), &clen);
+		check(st == PHA_CODEC_OK && clen == blen + 1 + PHA_CHUNK_CRC_BYTES &&
+			  c[0] == PHA_CHUNK_XOR_CRC && c[1] == 0 && c[2] == 0 && c[3] == 0 && c[4] == 0 &&
+			  memcmp(c + 5, b, blen) == 0, "xor_crc chunk = format byte + 4 zero bytes + Prometheus bytes");
+		check(pha_chunk_bound(PHA_CHUNK_XOR_CRC, 64) == 5 + pha_xor_bound(64), "xor_crc chunk bound");
+		c[1] = 0xde;			/* the codec leaves the checksum to its caller */
+		st = pha_chunk_count(c, clen, &n);
+		check(st == PHA_CODEC_OK && n == 64, "xor_crc count: status %d n %zu", st, n);
+		st = pha_chunk_decode(c, clen, NULL, dec_t, dec_v, 64, &n);
+		check(st == PHA_CODEC_OK && same_samples(t, v, 64, dec_t, dec_v, n), "chunk decode xor_crc");
+		check(pha_chunk_xor_span(c, clen, &off, &xlen) && off == 5 && xlen == blen, "xor_crc span");
+		check(pha_chunk_xor_span(a, alen, &off, &xlen) && off == 1 && xlen == blen, "xor span");
+		check(!pha_chunk_xor_span(c, 4, &off, &xlen), "xor_crc shorter than its prefix has no span");
+		st = pha_chunk_decode(c, 4, NULL, dec_t, dec_v, 64, &n);
+		check(st == PHA_CODEC_CORRUPT, "xor_crc shorter than its prefix: status %d", st);
+		st = pha_chunk_count(c, 5, &n);
+		check(st == PHA_CODEC_CORRUPT, "xor_crc with an empty XOR chunk: status %d", st);
+		c[0] = PHA_CHUNK_DENSE;
+		check(!pha_chunk_xor_span(c, clen, &off, &xlen), "a dense chunk has no xor span");
+	}
+
 	/* The dense format through the same front: a plain round trip. */
 	{
 		size_t		cap = pha_chunk_bound(PHA_CHUNK_DENSE, 64);

@@ -33,7 +33,7 @@
 
 #define MAX_SAMPLES 65536		/* more than any format holds */
 
-static const PhaChunkFormat formats[] = {PHA_CHUNK_XOR, PHA_CHUNK_DENSE};
+static const PhaChunkFormat formats[] = {PHA_CHUNK_XOR, PHA_CHUNK_DENSE, PHA_CHUNK_XOR_CRC};
 
 /* Decoded and source samples; static so the stack stays small. */
 static int64_t t1[MAX_SAMPLES];
@@ -152,13 +152,17 @@ fuzz_stored(const uint8_t *data, size_t size)
 			violated("decoded times not strictly increasing", data[0], st);
 
 	/* The streaming reader must see the same samples and a clean end. */
-	if (data[0] == PHA_CHUNK_XOR)
+	if (data[0] == PHA_CHUNK_XOR || data[0] == PHA_CHUNK_XOR_CRC)
 	{
 		PhaXorIter	it;
 		size_t		i = 0;
 		int			rc = -1;
+		size_t		off = 0,
+					xlen = 0;
 
-		if (pha_xor_iter_init(&it, data + 1, size - 1) != PHA_CODEC_OK)
+		if (!pha_chunk_xor_span(data, size, &off, &xlen))
+			violated("no xor span in a decodable xor chunk", data[0], st);
+		if (pha_xor_iter_init(&it, data + off, xlen) != PHA_CODEC_OK)
 			violated("iterator refused a decodable chunk", data[0], st);
 		while (i <= n && (rc = pha_xor_iter_next(&it, &t2[i], &v2[i])) == 1)
 			i++;

@@ -27,7 +27,8 @@ $$;
 -- chunk_encode / chunk_decode
 ----------------------------------------------------------------------------------------
 
--- the format byte: 1 xor, 2 dense (the default)
+-- the format byte: 3 xor (a Prometheus XOR chunk after a CRC32C, since 0.4.0; 1 was xor
+-- without it), 2 dense (the default)
 SELECT get_byte(promscale_ha.chunk_encode('{2024-01-01 00:00:00+00}', '{1}', 'xor'), 0) AS xor,
        get_byte(promscale_ha.chunk_encode('{2024-01-01 00:00:00+00}', '{1}', 'dense'), 0) AS dense,
        get_byte(promscale_ha.chunk_encode('{2024-01-01 00:00:00+00}', '{1}'), 0) AS default_format,
@@ -296,6 +297,18 @@ UPDATE promscale_ha.chunks SET samples = 6, min_time = min_time + interval '1 ms
   WHERE series_id = 9005 AND max_time > '2024-01-02';
 SELECT pg_temp.err($q$SELECT count(*) FROM promscale_ha.samples WHERE series_id = 9005 AND time >= '2024-01-02'$q$);
 SELECT pg_temp.err($q$SELECT count(*) FROM promscale_ha.chunks c, promscale_ha.chunk_decode(set_byte(c.data, 1, 255)) d WHERE series_id = 9005$q$);
+-- an xor chunk's checksum covers its bytes and its row: a changed checksum byte, or the
+-- row's time range moved, is XX001 for the readers; chunk_decode() still shows the
+-- samples (it is the tool to look at a refused chunk)
+UPDATE promscale_ha.chunks c SET data = set_byte(d.data, 1, get_byte(d.data, 1) # 1),
+                                 samples = d.samples, min_time = d.min_time
+  FROM day_chunks d WHERE c.series_id = 9005 AND d.k = 0 AND c.max_time < '2024-01-02';
+SELECT pg_temp.err($q$SELECT count(*) FROM promscale_ha.samples WHERE series_id = 9005 AND time < '2024-01-02'$q$);
+SELECT count(*) AS decoded_anyway FROM promscale_ha.chunks c, promscale_ha.chunk_decode(c.data) d
+  WHERE series_id = 9005 AND max_time < '2024-01-02';
+UPDATE promscale_ha.chunks c SET data = d.data, max_time = d.max_time + interval '1 ms'
+  FROM day_chunks d WHERE c.series_id = 9005 AND d.k = 0 AND c.max_time < '2024-01-02';
+SELECT pg_temp.err($q$SELECT count(*) FROM promscale_ha.samples WHERE series_id = 9005 AND time < '2024-01-02'$q$);
 
 -- a join into recent time, where no chunk lies: the head partition is still read
 -- through its index, once per series the join finds (a parameterized path through the

@@ -351,6 +351,10 @@ RESET promscale_ha.test_now;
 SELECT sum(samples) AS compressed FROM promscale_ha.compress_now('1 day');
 SET promscale_ha.test_now = '2026-01-01 06:00:00+00';
 RESET promscale_ha.chunk_format;
+-- the Prometheus XOR chunk inside a stored one: after the format byte, and after the
+-- 4-byte CRC32C of format 3 (what compression writes since 0.4.0)
+CREATE FUNCTION pg_temp.xor_bytes(d bytea) RETURNS bytea LANGUAGE sql AS $$
+  SELECT CASE get_byte(d, 0) WHEN 3 THEN substr(d, 6) WHEN 1 THEN substr(d, 2) END $$;
 CREATE TEMP VIEW stored AS
   SELECT s.labels->>'s' AS s, (extract(epoch FROM c.min_time) * 1000)::bigint AS min_ms,
          (extract(epoch FROM c.max_time) * 1000)::bigint AS max_ms, c.samples, c.data
@@ -361,11 +365,11 @@ CREATE FUNCTION pg_temp.stored_sent(decoded text)
   RETURNS TABLE (s text, min_ms bigint, sent_as_stored bool) LANGUAGE sql AS $$
   SELECT x.s, x.min_ms, EXISTS (SELECT FROM pg_temp.sent_chunks(decoded) c
                                  WHERE c.min_ms = x.min_ms AND c.max_ms = x.max_ms
-                                   AND c.data = substr(x.data, 2) AND c.n = x.samples)
+                                   AND c.data = pg_temp.xor_bytes(x.data) AND c.n = x.samples)
     FROM stored x ORDER BY 1, 2 $$;
 
--- the whole span: the four stored chunks sent unchanged (the bytes after the format
--- byte), nothing else; the same samples as SAMPLES
+-- the whole span: the four stored chunks sent unchanged (their XOR chunks), nothing
+-- else; the same samples as SAMPLES
 \set req `:dec request --accept 1 -q 1767225600000 1767239990000 '__name__=pt'`
 SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
 \set out `:dec decode results/read_resp.txt --chunks`
@@ -392,7 +396,7 @@ SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 
 \set out `:dec decode results/read_resp.txt --chunks`
 SELECT c.min_ms, c.max_ms, c.n, x.s IS NOT NULL AS stored_bytes
   FROM pg_temp.sent_chunks(:'out') WITH ORDINALITY c LEFT JOIN stored x
-    ON x.min_ms = c.min_ms AND x.max_ms = c.max_ms AND substr(x.data, 2) = c.data
+    ON x.min_ms = c.min_ms AND x.max_ms = c.max_ms AND pg_temp.xor_bytes(x.data) = c.data
  ORDER BY c.ordinality;
 -- 00:30:00 .. 03:00:00: both chunks cut, the edges included
 \set req `:dec request --accept 1 -q 1767227400000 1767236400000 's=a'`
@@ -444,28 +448,65 @@ SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 
 \echo :out
 DELETE FROM promscale_ha.chunks WHERE samples = 2;
 
--- damaged chunks (as a superuser may damage them): series b's first chunk with another
--- sample count in its header (sent unchanged, it is checked), then with its last
--- bytes cut (decoded at an edge, and inside the window where it would be sent
--- unchanged): SQLSTATE XX001, no crash; series a still reads
+-- damaged chunks (as a superuser may damage them): SQLSTATE XX001, no crash, on every
+-- path: sent as stored (inside the window), decoded at an edge, SAMPLES.  A chunk with
+-- a checksum (format 3): one byte changed in its bit stream fails the checksum; its
+-- row's count or start changed (the bytes intact) fails the checks of what the client
+-- relies on.  Then the same chunks without checksum (format 1, as 0.3.0 wrote them):
+-- still sent unchanged, after decoding; the count in their header changed, or their
+-- last bytes cut, fail the decoding.  Series a still reads.
 CREATE TEMP TABLE saved AS SELECT * FROM promscale_ha.chunks;
-UPDATE promscale_ha.chunks c SET data = overlay(c.data placing '\x0100'::bytea from 2)
-  FROM promscale_ha.series s WHERE s.id = c.series_id AND s.labels->>'s' = 'b'
-   AND c.min_time = '2026-01-01 00:00:05+00';
-\set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=b'`
-SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
-UPDATE promscale_ha.chunks c SET data = substr(s.data, 1, length(s.data) - 8)
-  FROM saved s WHERE s.series_id = c.series_id AND s.max_time = c.max_time
-   AND c.min_time = '2026-01-01 00:00:05+00'
-   AND c.series_id = (SELECT id FROM promscale_ha.series WHERE labels->>'s' = 'b');
-\set req `:dec request --accept 1 -q 1767225605001 1767239990000 's=b'`
-SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
--- the same cut chunk inside the window, where it would be sent as stored: its bit
--- stream is checked too, the header's count alone is not trusted
-\set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=b'`
-SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
-\set req `:dec request --accept 0 -q 1767225600000 1767239990000 's=b'`
-SELECT regexp_replace(pg_temp.try_read(decode(:'req', 'hex')), 'series \d+', 'series N');
+CREATE FUNCTION pg_temp.damage_b(how text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE promscale_ha.chunks c SET data = s.data, samples = s.samples, min_time = s.min_time
+    FROM saved s WHERE s.series_id = c.series_id AND s.max_time = c.max_time;
+  IF how LIKE '%format 1' THEN
+    UPDATE promscale_ha.chunks SET data = '\x01'::bytea || pg_temp.xor_bytes(data);
+  END IF;
+  UPDATE promscale_ha.chunks c SET
+      data = CASE WHEN how LIKE 'byte%' THEN overlay(c.data placing '\x5a'::bytea from 300)
+                  WHEN how LIKE 'count%' THEN overlay(c.data placing '\x0100'::bytea from 2)
+                  WHEN how LIKE 'cut%' THEN substr(c.data, 1, length(c.data) - 8)
+                  ELSE c.data END,
+      samples = CASE WHEN how LIKE 'row count%' THEN c.samples - 1 ELSE c.samples END,
+      min_time = CASE WHEN how LIKE 'row start%' THEN c.min_time - interval '1 ms'
+                      ELSE c.min_time END
+    FROM promscale_ha.series s WHERE s.id = c.series_id AND s.labels->>'s' = 'b'
+     AND c.max_time = '2026-01-01 01:59:50+00';
+END $$;
+\set r_stored `:dec request --accept 1 -q 1767225600000 1767239990000 's=b'`
+\set r_edge `:dec request --accept 1 -q 1767225605001 1767239990000 's=b'`
+\set r_samples `:dec request --accept 0 -q 1767225600000 1767239990000 's=b'`
+SELECT set_config('pha_test.r_stored', :'r_stored', false) IS NOT NULL AS r1,
+       set_config('pha_test.r_edge', :'r_edge', false) IS NOT NULL AS r2,
+       set_config('pha_test.r_samples', :'r_samples', false) IS NOT NULL AS r3;
+CREATE TEMP TABLE damage_results AS
+  SELECT d.ord, d.how, p.o, p.path, NULL::text AS result
+    FROM (VALUES (1, 'byte 300 changed'), (2, 'row count - 1'), (3, 'row start - 1 ms'),
+                 (4, 'none, format 1'), (5, 'count in the header, format 1'),
+                 (6, 'cut 8 bytes, format 1')) d(ord, how),
+         (VALUES (1, 'sent as stored'), (2, 'decoded at an edge'), (3, 'SAMPLES')) p(o, path);
+DO $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT DISTINCT ord, how FROM damage_results ORDER BY ord LOOP
+    PERFORM pg_temp.damage_b(r.how);
+    UPDATE damage_results SET result = regexp_replace(pg_temp.try_read(decode(
+        current_setting(CASE path WHEN 'sent as stored' THEN 'pha_test.r_stored'
+                                  WHEN 'decoded at an edge' THEN 'pha_test.r_edge'
+                                  ELSE 'pha_test.r_samples' END), 'hex')), 'series \d+', 'series N')
+     WHERE ord = r.ord;
+  END LOOP;
+END $$;
+SELECT how, path, result FROM damage_results ORDER BY ord, o;
+-- format 1 chunks (no checksum) still go out as stored
+SELECT pg_temp.damage_b('none, format 1');
+SELECT count(*) AS format_1_chunks FROM promscale_ha.chunks WHERE get_byte(data, 0) = 1;
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'r_stored', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT * FROM pg_temp.stored_sent(:'out') WHERE s = 'b';
+SELECT pg_temp.damage_b('none');
 \set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=a'`
 SELECT pg_temp.try_read(decode(:'req', 'hex'));
 
