@@ -740,8 +740,11 @@ pha_request_run(PhaRequest *req)
 		}
 		if (any)
 		{
-			floors = pha_store_newest(ids, want, nneed, from);
-			drops = pha_slot_drops(nneed, ids, floors, need_ts, want, req->future_limit_ms);
+			int64	   *befores;
+
+			floors = pha_store_newest(ids, want, nneed, from, &befores);
+			drops = pha_slot_drops(nneed, ids, floors, befores, need_ts, want,
+								   req->future_limit_ms);
 		}
 	}
 

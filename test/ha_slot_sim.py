@@ -31,9 +31,14 @@ request of tick KILL + 5 is the first one 5 s after a's last.
                        scraped all along
   slot_single          b at 0.3 scrapes series "once" only once, at
                        KILL + 300, and holds that sample back until its
-                       request of tick KILL + 5, the takeover (one sample of
-                       the series: no interval to judge by); series
-                       "steady" is scraped all along
+                       request of tick KILL + 5, the takeover: one sample
+                       of the new leader, judged by the old leader's stored
+                       interval (it shares a's last slot: dropped); series
+                       "once_next" the same at KILL + 1300 (the next slot:
+                       kept); series "lone" has one sample of a (at KILL)
+                       and one of b (KILL + 300): no interval on either
+                       side, nothing to judge by, kept; series "steady" is
+                       scraped all along
 
 Sample values are scrape number * 10 + replica digit (a = 1, b = 2), so the
 stored rows say which replica each sample came from.  Stale markers are the
@@ -126,6 +131,16 @@ def replica_series(cluster, replica, phase):
         else:
             out.append(Series(dict(common, __name__="slot_single", series="once"), 1000, phase,
                               first=kill + 300, last=kill + 300))
+        b_once_next = kill + 1300
+        out.append(Series(dict(common, __name__="slot_single", series="once_next"), 1000, phase,
+                          last=kill) if replica == "a" else
+                   Series(dict(common, __name__="slot_single", series="once_next"), 1000, phase,
+                          first=b_once_next, last=b_once_next))
+        b_lone = kill + 300
+        out.append(Series(dict(common, __name__="slot_single", series="lone"), 1000, phase,
+                          first=kill, last=kill) if replica == "a" else
+                   Series(dict(common, __name__="slot_single", series="lone"), 1000, phase,
+                          first=b_lone, last=b_lone))
     return out
 
 
@@ -137,7 +152,7 @@ def main():
         for replica, ph, digit in (("a", 0.0, 1), ("b", phase, 2)):
             series = replica_series(cluster, replica, ph)
             last_tick = KILL if replica == "a" else TICKS
-            held = []           # "once": b's sample waits for its next send after the takeover
+            held = []           # b's samples of series with a first time wait for the takeover
             for tick in range(1, last_tick + 1):
                 scrape = BASE + tick * 1000 + round(ph * 1000)
                 body = b""
@@ -145,7 +160,7 @@ def main():
                     if replica == "a" and tick == KILL and n % 2 == 1 and cluster in PHASES:
                         continue            # a dies in the middle of this send
                     got = s.samples(scrape - 1000, scrape, digit)
-                    if s.first is not None and got:
+                    if s.first is not None and got and replica == "b":
                         held.append((s, got))
                         continue
                     if got:

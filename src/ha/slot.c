@@ -15,6 +15,9 @@
  * (replayed payloads and the request together), next to the first sample
  * after the floor, so series with different intervals in one request, or a
  * series whose interval changed long ago, are each judged by their own.
+ * When the new leader has only that one sample of the series (a replica
+ * restarted not long ago, a batch of one scrape), the old leader's stored
+ * interval judges: the pair is scraped with one configuration.
  * A series' samples are read in any order: buffered payloads come back in
  * any order and a late one may hold older samples than the next.  Stale
  * markers (Prometheus' end-of-series NaN) are left out: dropping one could
@@ -65,7 +68,7 @@ counts(const Prometheus__Sample *s, int64 limit_ms)
  */
 static int64
 series_drop(const SlotOcc *o, int n, Prometheus__TimeSeries *const *ts, int64 floor_t,
-			int64 limit_ms)
+			int64 before_floor, int64 limit_ms)
 {
 	int64		before = PG_INT64_MIN;	/* newest own sample at or before the floor */
 	int64		first = PG_INT64_MAX;	/* first own sample after the floor */
@@ -106,14 +109,16 @@ series_drop(const SlotOcc *o, int n, Prometheus__TimeSeries *const *ts, int64 fl
 		interval = first - before;
 	if (next != PG_INT64_MAX)
 		interval = Min(interval, next - first);
+	if (interval == PG_INT64_MAX && before_floor != PG_INT64_MIN)
+		interval = floor_t - before_floor;	/* one own sample: the old leader's interval */
 	if (interval == PG_INT64_MAX)
-		return PG_INT64_MIN;	/* a single sample: no interval to judge by */
+		return PG_INT64_MIN;	/* no interval to judge by */
 	/* (first - floor_t) < interval / 2, without rounding */
 	return (first - floor_t) * 2 < interval ? first : PG_INT64_MIN;
 }
 
 int64 *
-pha_slot_drops(int n, const int64 *key, const int64 *floors,
+pha_slot_drops(int n, const int64 *key, const int64 *floors, const int64 *befores,
 			   Prometheus__TimeSeries *const *ts, const bool *want, int64 limit_ms)
 {
 	int64	   *drop = palloc(Max(n, 1) * sizeof(int64));
@@ -139,7 +144,7 @@ pha_slot_drops(int n, const int64 *key, const int64 *floors,
 		while (end < m && o[end].key == o[i].key)
 			end++;
 		/* one series: every occurrence has the same id, so the same floor */
-		t = series_drop(&o[i], end - i, ts, floors[o[i].occ], limit_ms);
+		t = series_drop(&o[i], end - i, ts, floors[o[i].occ], befores[o[i].occ], limit_ms);
 		for (int j = i; j < end; j++)
 			drop[o[j].occ] = t;
 		i = end;

@@ -37,8 +37,10 @@ pha_is_stale_marker(double v)
  * is to be dropped when it lies less than half a scrape interval after the
  * floor; the interval is the spacing of the series' own samples next to
  * that one (the smaller of the spacing to the one before it and to the one
- * after it; with no such neighbour, nothing is dropped).  Stale markers are
- * never dropped and never measured.
+ * after it); with no such neighbour, the old leader's: floors[k] minus
+ * befores[k], the stored sample before the floor (PG_INT64_MIN: none, and
+ * then nothing is dropped).  Stale markers are never dropped and never
+ * measured.
  *
  * Returns, in the current memory context, one entry per occurrence: the time
  * (ms) of the sample of its series to drop, or PG_INT64_MIN.  One sort of the
@@ -46,7 +48,7 @@ pha_is_stale_marker(double v)
  * per occurrence, none per sample.
  */
 extern int64 *pha_slot_drops(int n, const int64 *key, const int64 *floors,
-							 Prometheus__TimeSeries *const *ts, const bool *want,
-							 int64 limit_ms);
+							 const int64 *befores, Prometheus__TimeSeries *const *ts,
+							 const bool *want, int64 limit_ms);
 
 #endif							/* PHA_SLOT_H */

@@ -304,17 +304,19 @@ insert_on_conflict(PhaRows *rows)
 }
 
 int64 *
-pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms)
+pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms, int64 **before)
 {
 	int64	   *newest = palloc(Max(n, 1) * sizeof(int64));
+	int64	   *prev = palloc(Max(n, 1) * sizeof(int64));
 	int		   *pos = palloc(Max(n, 1) * sizeof(int));
 	Datum	   *d = palloc(Max(n, 1) * sizeof(Datum));
 	int			m = 0;
 	Datum		args[2];
 
+	*before = prev;
 	for (int i = 0; i < n; i++)
 	{
-		newest[i] = PG_INT64_MIN;
+		newest[i] = prev[i] = PG_INT64_MIN;
 		if (want[i])
 		{
 			pos[m] = i;
@@ -330,10 +332,12 @@ pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms)
 	{
 		Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
 
-		/* one index probe per series, on the partitions from $2 on only */
-		pha_sql_run(&newest_plan, "SELECT s.ord::int4, (SELECT max(time) FROM promscale_ha.samples"
-					"   WHERE series_id = s.id AND time >= $2)"
-					" FROM unnest($1) WITH ORDINALITY AS s(id, ord)", 2, types, args, NULL,
+		/* two index probes per series, on the partitions from $2 on only */
+		pha_sql_run(&newest_plan, "SELECT s.ord::int4, n.t, (SELECT max(time) FROM promscale_ha.samples"
+					"   WHERE series_id = s.id AND time >= $2 AND time < n.t)"
+					" FROM unnest($1) WITH ORDINALITY AS s(id, ord),"
+					" LATERAL (SELECT max(time) AS t FROM promscale_ha.samples"
+					"   WHERE series_id = s.id AND time >= $2) n", 2, types, args, NULL,
 					SPI_OK_SELECT);
 	}
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -342,9 +346,14 @@ pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms)
 		int			ord = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
 													  1, &isnull));
 		Datum		t = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+		bool		pnull;
+		Datum		p = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &pnull);
 
-		if (!isnull && ord >= 1 && ord <= m)
-			newest[pos[ord - 1]] = pha_tstz_to_ms(DatumGetTimestampTz(t));
+		if (isnull || ord < 1 || ord > m)
+			continue;
+		newest[pos[ord - 1]] = pha_tstz_to_ms(DatumGetTimestampTz(t));
+		if (!pnull)
+			prev[pos[ord - 1]] = pha_tstz_to_ms(DatumGetTimestampTz(p));
 	}
 	SPI_finish();
 	return newest;

@@ -22,8 +22,11 @@ extern int64 pha_store_rows(PhaRows *rows);
 
 /*
  * Newest stored sample time (ms) of each series ids[i] with want[i], looking
- * at times >= from_ms only; PG_INT64_MIN where there is none.
+ * at times >= from_ms only; PG_INT64_MIN where there is none.  *before gets
+ * the stored time just before each (PG_INT64_MIN where there is none), also
+ * from from_ms on: with the newest, the old leader's scrape interval.
  */
-extern int64 *pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms);
+extern int64 *pha_store_newest(const int64 *ids, const bool *want, int n, int64 from_ms,
+							   int64 **before);
 
 #endif							/* PHA_STORE_H */

@@ -6,8 +6,10 @@
 -- series, the new leader's first sample after the old leader's last is kept only
 -- if it is at least half an interval later, so every spacing stays within
 -- [0.5, 1.5] intervals: no scrape slot missing, none doubled.  Clusters
--- slot_stale and slot_single check the edges: stale markers are never dropped,
--- and a series the new leader has one sample of keeps it.  In slot_p30 b's
+-- slot_stale and slot_single check the edges: stale markers are never dropped; a
+-- series the new leader has one sample of is judged by the old leader's stored
+-- interval (dropped in a's last slot, kept in the next), and kept when neither side
+-- has an interval to judge by.  In slot_p30 b's
 -- buffered requests include a retry and a late one (replayed out of order).
 -- The requests are made by test/ha_slot_sim.py (its docstring has the timeline);
 -- the wall clock is promscale_ha.test_now, one commit per request.
