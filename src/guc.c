@@ -52,6 +52,7 @@ int			pha_housekeeping_interval_s = 60;
 
 int			pha_compress_after_s = 3600;
 int			pha_chunk_format = PHA_CHUNK_FORMAT_DENSE;
+int			pha_xor_chunk_samples = 120;
 int			pha_compress_lock_timeout_ms = 500;
 int			pha_compress_batch = 4;
 
@@ -174,6 +175,14 @@ pha_guc_init(void)
 							 "theirs; both are read.",
 							 &pha_chunk_format, PHA_CHUNK_FORMAT_DENSE, chunk_format_options,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("promscale_ha.xor_chunk_samples",
+							"Most samples in one new xor chunk.",
+							"120 is what Prometheus puts in its chunks: remote read then sends "
+							"stored chunks of the size its clients expect, and a window cut at "
+							"any time decodes at most this many samples at each edge. Larger "
+							"chunks take fewer bytes per sample. Dense chunks hold up to 8192.",
+							&pha_xor_chunk_samples, 120, 16, 8192,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("promscale_ha.series_cache_size",
 							"Most series ids each backend keeps in its cache.",

@@ -47,6 +47,7 @@ extern int	pha_housekeeping_interval_s;
 #define PHA_CHUNK_FORMAT_DENSE	2
 extern int	pha_compress_after_s;
 extern int	pha_chunk_format;
+extern int	pha_xor_chunk_samples;
 extern int	pha_compress_lock_timeout_ms;
 extern int	pha_compress_batch;
 

@@ -207,13 +207,16 @@ pha_chunk_write(int format, const int64 *t, const double *v, int n)
 }
 
 int
-pha_chunk_cut(const int64 *t, int n)
+pha_chunk_cut(const int64 *t, int n, int format)
 {
 	int64		day = t[0] / PHA_CHUNK_SPAN_MS - (t[0] < 0 && t[0] % PHA_CHUNK_SPAN_MS != 0);
 	int64		day_end = (day + 1) * PHA_CHUNK_SPAN_MS;
+	int			most = PHA_CHUNK_MAX_SAMPLES;
 	int			k = 1;
 
-	while (k < n && k < PHA_CHUNK_MAX_SAMPLES && t[k] < day_end)
+	if (format == PHA_CHUNK_FORMAT_XOR || format == PHA_CHUNK_XOR_CRC)
+		most = Min(Max(pha_xor_chunk_samples, 1), PHA_CHUNK_MAX_SAMPLES);
+	while (k < n && k < most && t[k] < day_end)
 		k++;
 	return k;
 }

@@ -64,9 +64,11 @@ extern bytea *pha_chunk_write(int format, const int64 *t, const double *v, int n
 
 /*
  * How many of the n samples (sorted by time) from index 0 go in the first
- * chunk: up to PHA_CHUNK_MAX_SAMPLES, none past the UTC day of t[0].
+ * chunk of format (PHA_CHUNK_FORMAT_*, or a stored chunk's format byte): up
+ * to PHA_CHUNK_MAX_SAMPLES, promscale_ha.xor_chunk_samples for xor, none
+ * past the UTC day of t[0].
  */
-extern int	pha_chunk_cut(const int64 *t, int n);
+extern int	pha_chunk_cut(const int64 *t, int n, int format);
 
 /* Sort n samples by time (stable for none: times are distinct). */
 extern void pha_sort_samples(int64 *t, double *v, int n);

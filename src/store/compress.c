@@ -128,7 +128,7 @@ queue_chunks(Job *j, int64 sid, const int64 *t, const double *v, int n)
 
 	while (off < n)
 	{
-		int			k = pha_chunk_cut(t + off, n - off);
+		int			k = pha_chunk_cut(t + off, n - off, pha_chunk_format);
 		ChunkBatch *b = &j->batch;
 		MemoryContext old = MemoryContextSwitchTo(b->cxt);
 		bytea	   *data = pha_chunk_write(pha_chunk_format, t + off, v + off, k);

@@ -47,7 +47,7 @@ rewrite_chunk(int64 sid, const bytea *data, const PhaChunkSamples *c, int64 star
 	}
 	while (off < k)
 	{
-		int			m = pha_chunk_cut(t + off, k - off);
+		int			m = pha_chunk_cut(t + off, k - off, format);
 		Datum		args[5];
 
 		args[0] = Int64GetDatum(sid);

@@ -341,16 +341,19 @@ SELECT count(*) > 0 AS chunks_sent, max(n) AS most_samples_sent FROM pg_temp.sen
 TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,
          promscale_ha.compressed_ranges;
 -- two series, a sample every 15 s over 00:00-04:00 (values 1, 2, ...; series b 5 s
--- later), compressed as XOR: two chunks each (2 h partitions)
+-- later), compressed as XOR in chunks of up to 480 samples: two chunks each (2 h
+-- partitions; the default, 120 samples as Prometheus cuts them, is checked at the end)
 \set w `:dec write :t0 15000 960 '__name__=pt,s=a'`
 SELECT samples_written FROM promscale_ha.write(decode(:'w', 'hex'));
 \set w `:dec write 1767225605000 15000 960 '__name__=pt,s=b'`
 SELECT samples_written FROM promscale_ha.write(decode(:'w', 'hex'));
 SET promscale_ha.chunk_format = 'xor';
+SET promscale_ha.xor_chunk_samples = 480;
 RESET promscale_ha.test_now;
 SELECT sum(samples) AS compressed FROM promscale_ha.compress_now('1 day');
 SET promscale_ha.test_now = '2026-01-01 06:00:00+00';
 RESET promscale_ha.chunk_format;
+RESET promscale_ha.xor_chunk_samples;
 -- the Prometheus XOR chunk inside a stored one: after the format byte, and after the
 -- 4-byte CRC32C of format 3 (what compression writes since 0.4.0)
 CREATE FUNCTION pg_temp.xor_bytes(d bytea) RETURNS bytea LANGUAGE sql AS $$
@@ -509,6 +512,22 @@ SELECT * FROM pg_temp.stored_sent(:'out') WHERE s = 'b';
 SELECT pg_temp.damage_b('none');
 \set req `:dec request --accept 1 -q 1767225600000 1767239990000 's=a'`
 SELECT pg_temp.try_read(decode(:'req', 'hex'));
+
+-- xor chunks of the default size, 120 samples (30 min at 15 s): series c over
+-- 00:00-02:00 is four chunks, and a window on their edges (00:30-01:29:45, inclusive)
+-- is two of them, sent as stored with nothing decoded or re-encoded
+\set w `:dec write :t0 15000 480 '__name__=pt,s=c'`
+SELECT samples_written FROM promscale_ha.write(decode(:'w', 'hex'));
+SET promscale_ha.chunk_format = 'xor';
+RESET promscale_ha.test_now;
+SELECT sum(samples) AS compressed FROM promscale_ha.compress_now('1 day');
+RESET promscale_ha.chunk_format;
+SELECT count(*) AS chunks, min(samples), max(samples) FROM stored WHERE s = 'c';
+\set req `:dec request --accept 1 -q 1767227400000 1767230985000 's=c'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'req', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out `:dec decode results/read_resp.txt --chunks`
+SELECT * FROM pg_temp.stored_sent(:'out') WHERE s = 'c';
+SELECT count(*) AS chunks_sent, sum(n) AS samples_sent FROM pg_temp.sent_chunks(:'out');
 
 -- leave no chunks behind for the suites that follow
 TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,

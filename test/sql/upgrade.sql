@@ -144,6 +144,7 @@ CREATE EXTENSION promscale_ha VERSION '0.3.0';
 RESET client_min_messages;
 SELECT extversion FROM pg_extension WHERE extname = 'promscale_ha';
 SET promscale_ha.chunk_format = 'xor';
+SET promscale_ha.xor_chunk_samples = 480;
 \set r1 `:gen --series 3 --samples 480 --values random --start-ms 1764547200000 --hex`
 \set r2 `:gen --series 3 --samples 480 --values random --start-ms 1764633600000 --hex`
 SELECT samples_written FROM promscale_ha.write(:'r1');
@@ -172,6 +173,7 @@ SELECT pg_relation_size(reltoastrelid) = :toast_bytes AS toast_unchanged FROM pg
   WHERE oid = 'promscale_ha.chunks'::regclass;
 SELECT count(*) AS samples_now FROM promscale_ha.samples;
 RESET promscale_ha.chunk_format;
+RESET promscale_ha.xor_chunk_samples;
 
 -- back to a fresh install at the default version for the suites after this one
 SET client_min_messages = warning;
