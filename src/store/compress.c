@@ -329,11 +329,15 @@ read_rows(Job *j, const char *qualname)
 	batch_flush(&j->batch);
 }
 
-/* Does the partition (locked) hold no row? */
+/*
+ * Does the partition hold no row?  Not read-only: a fresh snapshot, taken
+ * after the caller's lock, so that a row committed while it waited counts
+ * (an "empty" partition is dropped).
+ */
 static bool
 partition_is_empty(const char *qualname)
 {
-	if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualname), true, 1) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualname), false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s", qualname);
 	return SPI_processed == 0;
 }
@@ -497,6 +501,26 @@ pha_compress_oldest_head_end(void)
 {
 	PhaPartitionInfo *parts;
 	int			n = pha_partitions_list(pha_samples_relid(), &parts);
+	int64		end = PG_INT64_MAX;
 
-	return n > 0 ? parts[0].hi : PG_INT64_MAX;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < n && end == PG_INT64_MAX; i++)
+	{
+		char	   *relname;
+
+		/* one being compressed right now (locked) is behind; never wait for it */
+		if (!ConditionalLockRelationOid(parts[i].oid, AccessShareLock))
+		{
+			end = parts[i].hi;
+			break;
+		}
+		/* an emptied partition waiting for its drop is not behind */
+		relname = get_rel_name(parts[i].oid);
+		if (relname != NULL &&
+			!partition_is_empty(quote_qualified_identifier("promscale_ha", relname)))
+			end = parts[i].hi;
+	}
+	SPI_finish();
+	return end;
 }

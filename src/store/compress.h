@@ -35,7 +35,10 @@ typedef struct PhaCompressed
  */
 extern int	pha_compress_older_than(int64 cutoff_ms, int max, PhaCompressed *out);
 
-/* The oldest end of a head partition not yet compressed, or PG_INT64_MAX. */
+/*
+ * The oldest end of a head partition not yet compressed (holding rows; an
+ * emptied one waiting for its drop does not count), or PG_INT64_MAX.
+ */
 extern int64 pha_compress_oldest_head_end(void);
 
 #endif							/* PHA_COMPRESS_H */
