@@ -366,10 +366,18 @@ stream_next(FeReadStream *st)
 	}
 }
 
-/* Would PQgetResult return without waiting for the database? */
+/*
+ * Would PQgetResult return without waiting for the database?  The socket is
+ * read only when no whole row is buffered yet: reading whatever the database
+ * has sent while a row waits would pile frames up in libpq's buffer (memory,
+ * and libpq moves the unread part to the front at each read) whenever the
+ * database makes frames faster than the client takes them.
+ */
 static bool
 result_ready(PGconn *pg)
 {
+	if (!PQisBusy(pg))
+		return true;
 	if (!PQconsumeInput(pg))
 		return true;			/* PQgetResult reports the failure */
 	return !PQisBusy(pg);
