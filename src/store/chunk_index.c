@@ -12,7 +12,14 @@
  *		series_id = id AND max_time >= lo AND max_time < hi + 1 day
  * with rows of min_time > hi skipped by the caller: a chunk never spans a
  * UTC day boundary (store/chunk_io.h), so "max_time < hi + 1 day" bounds the
- * range without losing a chunk that starts at or before hi.
+ * range without losing a chunk that starts at or before hi.  Remote read's
+ * pha_chunk_reader_series stops at the first row that starts after hi
+ * instead: the chunks of a series never overlap (compression merges a range's
+ * chunks with its late rows; compress.sql checks it), so every later row
+ * starts later still, and a one-hour read no longer fetches the heap rows of
+ * a day of chunks after its window (48 per series at 120-sample chunks).  A
+ * chunk made by hand that overlaps one ending before it would be missed
+ * there, never read wrongly.
  *
  * Remote read's scan uses the active snapshot, the statement's, as the
  * head's query does (read_head.c): a chunk and the head partition it came
@@ -129,7 +136,7 @@ pha_chunk_reader_series(PhaChunkReader *r, int64 id, int64 lo_ms, int64 hi_ms,
 
 		CHECK_FOR_INTERRUPTS();
 		if (min_time > hi)
-			continue;
+			break;				/* the rest start later still: see the file's header */
 		if (n == cap)
 		{
 			cap *= 2;

@@ -71,8 +71,10 @@ extern void pha_chunk_reader_position(PhaChunkReader *r, int64 id, TimestampTz l
 
 /*
  * The chunks of series id with min_time <= hi and max_time >= lo (ms,
- * inclusive), in max_time order, into *out; their count.  The array and the
- * detoasted bytes are allocated in the current memory context.
+ * inclusive), in max_time order, into *out; their count.  The scan ends at
+ * the first chunk that starts after hi (chunks of a series do not overlap).
+ * The array and the detoasted bytes are allocated in the current memory
+ * context.
  */
 extern int	pha_chunk_reader_series(PhaChunkReader *r, int64 id, int64 lo_ms, int64 hi_ms,
 									PhaStoredChunk **out);
