@@ -56,6 +56,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "codec/chunk.h"
 #include "codec/xor.h"
 #include "guc.h"
 #include "read.h"
@@ -462,16 +463,18 @@ encode_run(ReadState *st, ChunkList *list, const int64 *t, const double *v, size
  * read_frame_bytes); then decoded and cut like the loose samples.
  */
 static void
-add_stored(ReadState *st, ChunkList *list, int p, size_t labels_len)
+add_stored(ReadState *st, ChunkList *list, const PhaStoredChunk *sc, size_t labels_len)
 {
-	const PhaStoredChunk *sc = &st->data.pass[p];
 	PhaReadChunk c;
 	PhaChunkSamples s;
+	size_t		off;
 
 	c.min_time_ms = sc->min_ms;
 	c.max_time_ms = sc->max_ms;
-	c.data = st->data.pass_xor[p];
-	c.len = st->data.pass_xor_len[p];
+	if (!pha_chunk_xor_span((const uint8 *) VARDATA(sc->data), VARSIZE(sc->data) - VARHDRSZ,
+							&off, &c.len))
+		elog(ERROR, "a chunk to send as stored is not in an XOR format");
+	c.data = (const uint8 *) VARDATA(sc->data) + off;
 	if (pha_read_frame_msg_len(pha_read_field_len(labels_len + pha_read_chunk_len(&c)),
 							   st->query) <= (size_t) pha_read_frame_bytes)
 	{
@@ -509,7 +512,7 @@ chunk_series(ReadState *st)
 		encode_run(st, &list, d->t + k, d->v + k, e - k);
 		k = e;
 		if (p < d->n_pass)
-			add_stored(st, &list, p, labels_len);
+			add_stored(st, &list, &d->pass[p], labels_len);
 	}
 	chunks = list.items;
 	n_chunks = list.n;

@@ -142,7 +142,7 @@ pha_chunk_read(const bytea *data, int64 series_id, int64 min_ms, int64 max_ms,
 
 void
 pha_chunk_check_stored(const bytea *data, int64 series_id, int64 min_ms, int64 max_ms,
-					   int expected, const uint8 **xor_chunk, size_t *xor_len)
+					   int expected)
 {
 	const uint8 *buf = (const uint8 *) VARDATA_ANY(data);
 	size_t		len = VARSIZE_ANY_EXHDR(data);
@@ -174,8 +174,6 @@ pha_chunk_check_stored(const bytea *data, int64 series_id, int64 min_ms, int64 m
 			pha_xor_iter_next(&it, &t0, &v0) != 1 || t0 != min_ms)
 			corrupt(series_id, max_ms, "Its first sample is not at the chunk's start time.");
 	}
-	*xor_chunk = buf + off;
-	*xor_len = xlen;
 }
 
 bytea *
@@ -194,9 +192,13 @@ pha_chunk_write(int format, const int64 *t, const double *v, int n)
 		elog(ERROR, "could not encode a chunk of %d samples: %s", n, pha_codec_status_text(st));
 	if (fmt == PHA_CHUNK_XOR_CRC)
 	{
-		uint32		crc = chunk_crc(t[0], t[n - 1], n, buf + 1 + PHA_CHUNK_CRC_BYTES,
-									len - 1 - PHA_CHUNK_CRC_BYTES);
+		size_t		off,
+					xlen;
+		uint32		crc;
 
+		if (!pha_chunk_xor_span(buf, len, &off, &xlen))
+			elog(ERROR, "an encoded xor chunk has no XOR span");
+		crc = chunk_crc(t[0], t[n - 1], n, buf + off, xlen);
 		buf[1] = (uint8) (crc >> 24);
 		buf[2] = (uint8) (crc >> 16);
 		buf[3] = (uint8) (crc >> 8);

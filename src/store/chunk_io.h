@@ -43,8 +43,8 @@ extern void pha_chunk_read(const bytea *data, int64 series_id, int64 min_ms, int
 						   int expected, PhaChunkSamples *out);
 
 /*
- * Check a stored chunk in an XOR format before its Prometheus XOR chunk is
- * sent as it is, and point *xor_chunk and *xor_len at that: a PHA_CHUNK_XOR_CRC
+ * Check a stored chunk in an XOR format before its Prometheus XOR chunk
+ * (pha_chunk_xor_span) is sent as it is: a PHA_CHUNK_XOR_CRC
  * chunk by its checksum (of the bytes and of the row's min_ms, max_ms and
  * expected count), its header's count and its first time; a PHA_CHUNK_XOR
  * chunk (0.3.0 and before, no checksum)
@@ -52,8 +52,7 @@ extern void pha_chunk_read(const bytea *data, int64 series_id, int64 min_ms, int
  * it fails; an internal error for a chunk in another format.
  */
 extern void pha_chunk_check_stored(const bytea *data, int64 series_id, int64 min_ms,
-								   int64 max_ms, int expected, const uint8 **xor_chunk,
-								   size_t *xor_len);
+								   int64 max_ms, int expected);
 
 /*
  * Encode n (1..PHA_CHUNK_MAX_SAMPLES) samples with strictly increasing

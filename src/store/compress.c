@@ -329,6 +329,15 @@ read_rows(Job *j, const char *qualname)
 	batch_flush(&j->batch);
 }
 
+/* The partition's quoted qualified name, or NULL when it is gone. */
+static char *
+partition_qualname(Oid oid)
+{
+	char	   *relname = get_rel_name(oid);
+
+	return relname ? quote_qualified_identifier("promscale_ha", relname) : NULL;
+}
+
 /*
  * Does the partition hold no row?  Not read-only: a fresh snapshot, taken
  * after the caller's lock, so that a row committed while it waited counts
@@ -353,7 +362,6 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res, List **emptied
 	static SPIPlanPtr range_plan = NULL;
 	Oid			types[7] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
 	Datum		args[7];
-	char	   *relname;
 	char	   *qualname;
 	Job			j;
 
@@ -362,10 +370,9 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res, List **emptied
 	res->hi = p->hi;
 	/* self-exclusive (two compressions never overlap), lets readers in */
 	LockRelationOid(p->oid, ShareRowExclusiveLock);
-	relname = get_rel_name(p->oid);
-	if (relname == NULL)
+	qualname = partition_qualname(p->oid);
+	if (qualname == NULL)
 		return false;			/* dropped while we waited */
-	qualname = quote_qualified_identifier("promscale_ha", relname);
 	if (partition_is_empty(qualname))
 	{
 		*emptied = lappend_oid(*emptied, p->oid);	/* left by an earlier call */
@@ -414,7 +421,7 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res, List **emptied
 	MemoryContextDelete(j.batch.cxt);
 	ereport(DEBUG1,
 			(errmsg_internal("promscale_ha: compressed %s: %lld samples, %lld bytes -> %lld",
-							 relname, (long long) res->samples, (long long) res->bytes_before,
+							 qualname, (long long) res->samples, (long long) res->bytes_before,
 							 (long long) res->bytes_after)));
 	return true;
 }
@@ -443,16 +450,15 @@ drop_emptied(Oid parent, List *emptied)
 	foreach(lc, emptied)
 	{
 		Oid			oid = lfirst_oid(lc);
-		char	   *relname;
+		char	   *qualname;
 
 		if (!ConditionalLockRelationOid(oid, AccessExclusiveLock))
 			continue;			/* read on its own: dropped later */
-		relname = get_rel_name(oid);
-		if (relname == NULL)
+		qualname = partition_qualname(oid);
+		if (qualname == NULL)
 			continue;
-		if (SPI_execute(psprintf("DROP TABLE %s", quote_qualified_identifier("promscale_ha", relname)),
-						false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not drop partition %s", relname);
+		if (SPI_execute(psprintf("DROP TABLE %s", qualname), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not drop %s", qualname);
 	}
 }
 
@@ -507,7 +513,7 @@ pha_compress_oldest_head_end(void)
 		elog(ERROR, "SPI_connect failed");
 	for (int i = 0; i < n && end == PG_INT64_MAX; i++)
 	{
-		char	   *relname;
+		char	   *qualname;
 
 		/* one being compressed right now (locked) is behind; never wait for it */
 		if (!ConditionalLockRelationOid(parts[i].oid, AccessShareLock))
@@ -516,9 +522,8 @@ pha_compress_oldest_head_end(void)
 			break;
 		}
 		/* an emptied partition waiting for its drop is not behind */
-		relname = get_rel_name(parts[i].oid);
-		if (relname != NULL &&
-			!partition_is_empty(quote_qualified_identifier("promscale_ha", relname)))
+		qualname = partition_qualname(parts[i].oid);
+		if (qualname != NULL && !partition_is_empty(qualname))
 			end = parts[i].hi;
 	}
 	SPI_finish();

@@ -74,7 +74,7 @@ arena_block(void *ctx, size_t size)
 	return palloc(size);
 }
 
-/* Room for extra more parameters. */
+/* Room for `extra` more parameters. */
 static void
 reserve(PhaMatcherSql *out, int extra)
 {

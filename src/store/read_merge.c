@@ -112,7 +112,7 @@ first_at_or_after(const int64 *t, int n, int64 ms)
 /* May chunk i go out as stored?  (See the file's header for the rules.) */
 static bool
 passes(int64 id, const PhaStoredChunk *chunks, const int64 *later_min, int i, const int64 *ht,
-	   int hn, int64 lo, int64 hi, const uint8 **xor_chunk, size_t *xor_len)
+	   int hn, int64 lo, int64 hi)
 {
 	const PhaStoredChunk *c = &chunks[i];
 	const uint8 *buf = (const uint8 *) VARDATA(c->data);
@@ -136,7 +136,7 @@ passes(int64 id, const PhaStoredChunk *chunks, const int64 *later_min, int i, co
 	 * window it asked for: by their checksum, or decoded and checked
 	 * against the row where they have none (chunk_io.h).
 	 */
-	pha_chunk_check_stored(c->data, id, c->min_ms, c->max_ms, c->samples, xor_chunk, xor_len);
+	pha_chunk_check_stored(c->data, id, c->min_ms, c->max_ms, c->samples);
 	return true;
 }
 
@@ -156,8 +156,6 @@ pha_merge_series(int64 id, const PhaStoredChunk *chunks, int n_chunks, const int
 	double	   *cv;
 
 	out->pass = palloc(sizeof(PhaStoredChunk) * Max(n_chunks, 1));
-	out->pass_xor = palloc(sizeof(uint8 *) * Max(n_chunks, 1));
-	out->pass_xor_len = palloc(sizeof(size_t) * Max(n_chunks, 1));
 	out->n_pass = 0;
 	out->total = 0;
 	/* later_min[c]: the earliest start of the chunks after c */
@@ -168,14 +166,9 @@ pha_merge_series(int64 id, const PhaStoredChunk *chunks, int n_chunks, const int
 	/* decide, and decode what is not passed, cut to [lo, hi] */
 	for (int c = 0; c < n_chunks; c++)
 	{
-		const uint8 *xc;
-		size_t		xl;
-
-		if (pass && passes(id, chunks, later_min, c, ht, hn, lo, hi, &xc, &xl))
+		if (pass && passes(id, chunks, later_min, c, ht, hn, lo, hi))
 		{
-			out->pass[out->n_pass] = chunks[c];
-			out->pass_xor[out->n_pass] = xc;
-			out->pass_xor_len[out->n_pass++] = xl;
+			out->pass[out->n_pass++] = chunks[c];
 			out->total += chunks[c].samples;
 			dec[c].t = NULL;
 			dec[c].n = from[c] = 0;

@@ -22,8 +22,6 @@ typedef struct PhaSeriesData
 	int			n;
 	/* chunks sent as stored, in time order; no loose sample lies in their spans */
 	PhaStoredChunk *pass;
-	const uint8 **pass_xor;		/* each one's Prometheus XOR chunk, checked */
-	size_t	   *pass_xor_len;
 	int			n_pass;
 	/* samples in the window: n + the passed chunks' counts */
 	int64		total;
@@ -36,8 +34,7 @@ typedef struct PhaSeriesData
  *
  * With pass, a chunk goes to out->pass unchanged when it is in an XOR format,
  * lies inside [lo, hi], overlaps no other chunk, and no head sample lies in
- * its span, once pha_chunk_check_stored has checked it (out->pass_xor
- * points at its XOR chunk).  Every other chunk is decoded (a chunk that does not
+ * its span, once pha_chunk_check_stored has checked it.  Every other chunk is decoded (a chunk that does not
  * decode as its row says is ERRCODE_DATA_CORRUPTED), cut to the window and
  * merged with the head samples; a time held twice keeps one value, the one
  * promscale_ha.samples returns first: the head's, else the earlier chunk's.
