@@ -24,7 +24,8 @@
  *	   at their partitions and the compressed horizon (late.c) again.
  *	4. At the end of the call, the emptied partitions -- and empty ones left
  *	   by an earlier call -- are dropped if samples_head's AccessExclusiveLock
- *	   can be had without waiting; else they stay, empty, until a later call.
+ *	   can be had without queueing for it (asked again for up to 50 ms);
+ *	   else they stay, empty, until a later call.
  *	   Never waiting for samples_head is what keeps writers and compression
  *	   from deadlocking: a writer locks samples_head first and then its
  *	   partitions, so one that writes late rows into the partition being
@@ -427,8 +428,31 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res, List **emptied
 }
 
 /*
+ * Lock relid in mode if that can be had within about DROP_TRY_MS, asking
+ * again every millisecond rather than queueing: a queued request for
+ * samples_head could close a cycle with a writer (see the file's header),
+ * while a lock held for a moment (another backend's lookup, a short read)
+ * should not leave an emptied partition behind.
+ */
+#define DROP_TRY_MS		50
+
+static bool
+lock_without_queueing(Oid relid, LOCKMODE mode)
+{
+	for (int i = 0; i < DROP_TRY_MS; i++)
+	{
+		if (ConditionalLockRelationOid(relid, mode))
+			return true;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(1000L);
+	}
+	return ConditionalLockRelationOid(relid, mode);
+}
+
+/*
  * Drop the partitions in emptied (held ShareRowExclusiveLock or more) if
- * samples_head and each of them can be locked AccessExclusiveLock at once;
+ * samples_head and each of them can be locked AccessExclusiveLock without
+ * queueing (lock_without_queueing);
  * what cannot be dropped now stays empty for a later call.  Writers see the
  * change either way: samples_head's relcache entry is invalidated.
  */
@@ -440,7 +464,7 @@ drop_emptied(Oid parent, List *emptied)
 	if (emptied == NIL)
 		return;
 	CacheInvalidateRelcacheByRelid(parent);
-	if (!ConditionalLockRelationOid(parent, AccessExclusiveLock))
+	if (!lock_without_queueing(parent, AccessExclusiveLock))
 	{
 		ereport(DEBUG1,
 				(errmsg_internal("promscale_ha: samples_head is in use: %d emptied partitions are dropped later",
@@ -452,7 +476,7 @@ drop_emptied(Oid parent, List *emptied)
 		Oid			oid = lfirst_oid(lc);
 		char	   *qualname;
 
-		if (!ConditionalLockRelationOid(oid, AccessExclusiveLock))
+		if (!lock_without_queueing(oid, AccessExclusiveLock))
 			continue;			/* read on its own: dropped later */
 		qualname = partition_qualname(oid);
 		if (qualname == NULL)

@@ -28,7 +28,8 @@ typedef struct PhaCompressed
  * writes into it wait), read in (series, time) order, merged with the chunks
  * its range has already (late data compressed again), written as chunks, and
  * emptied; emptied partitions (and empty ones left before) are dropped when
- * samples_head can be locked without waiting, else left for a later call.
+ * samples_head can be locked without queueing (asked again for up to 50 ms),
+ * else left for a later call.
  * Partitions found empty are not counted.  Lock waits are bounded by
  * promscale_ha.compress_lock_timeout (55P03 then); samples_head is never
  * waited for.  READ COMMITTED only (ERROR otherwise).
