@@ -61,6 +61,7 @@ int			pha_read_max_series = 1000000;
 int			pha_read_frame_bytes = 64 * 1024;
 int			pha_read_batch_series = 64;
 int			pha_kept_decode_kb = 32 * 1024;
+int			pha_malloc_mmap_threshold_kb = 4 * 1024;
 
 static const struct config_enum_entry chunk_format_options[] = {
 	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
@@ -355,6 +356,15 @@ pha_guc_init(void)
 								"promscale_ha.stats (tracked_replicas_overflow).",
 								&pha_max_tracked_replicas, 4096, 16, 1000000,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomIntVariable("promscale_ha.malloc_mmap_threshold",
+								"glibc malloc threshold set for every backend at server start.",
+								"Blocks smaller than this come from a backend's heap, not from "
+								"mmap(), and the heap keeps up to twice this free for reuse, so "
+								"large reads and writes do not fault in fresh pages each time "
+								"(glibc's own rule reaches this only after a first large block); "
+								"0 leaves glibc's defaults.",
+								&pha_malloc_mmap_threshold_kb, 4 * 1024, 0, 32 * 1024,
+								PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	}
 
 	MarkGUCPrefixReserved("promscale_ha");

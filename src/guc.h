@@ -59,6 +59,7 @@ extern int	pha_read_batch_series;
 
 /* write(): decoder blocks kept between requests (ingest.c), kB */
 extern int	pha_kept_decode_kb;
+extern int	pha_malloc_mmap_threshold_kb;
 
 extern void pha_guc_init(void);
 

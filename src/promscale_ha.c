@@ -19,6 +19,7 @@
 #include "guc.h"
 #include "ha/cluster_stats.h"
 #include "ha/lease_state.h"
+#include "malloc_tune.h"
 #include "store/late.h"
 #include "store/partition.h"
 #include "store/series.h"
@@ -42,6 +43,7 @@ _PG_init(void)
 	pha_cluster_stats_init();
 	if (process_shared_preload_libraries_in_progress)
 	{
+		pha_malloc_tune();
 		pha_shmem_init();
 		pha_cluster_stats_shmem_init();
 		pha_worker_register();

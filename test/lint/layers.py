@@ -6,7 +6,7 @@ below, never above, and the module graph (a.c and a.h are one module) has no cyc
 Peers of one layer in different folders (ha/ and store/) do not include each other.
 wire/ and codec/ are plain C: no PostgreSQL header at all.  The layers, bottom up:
 
-  0  ground floor: guc shmem stats sql timeconv request (src/), wire/, codec/
+  0  ground floor: guc malloc_tune shmem stats sql timeconv request (src/), wire/, codec/
   1  ha/ (the election) and store/ (series, partitions, samples, chunks)
   2  the drivers: ingest.c, read.c
   3  views.c, worker/, promscale_ha.c
@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-GROUND = {"guc", "shmem", "stats", "sql", "timeconv", "request", "schema"}
+GROUND = {"guc", "malloc_tune", "shmem", "stats", "sql", "timeconv", "request", "schema"}
 DRIVERS = {"ingest", "read"}
 TOP = {"views", "promscale_ha", "maintenance"}
 PLAIN = {"wire", "codec"}
