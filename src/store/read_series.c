@@ -29,6 +29,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/portal.h"
 
 #include "guc.h"
@@ -118,6 +119,71 @@ pha_label_sort_key(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(key);
 }
 
+/*
+ * Kept plans of the series statement, one per text (the matchers' shape:
+ * their values are parameters), most recently used first.  Planning the
+ * statement was a tenth of a one-series read; the plan cache revalidates a
+ * kept plan after DDL, and chooses between custom and generic plans as for
+ * any prepared statement (a custom plan while it is worth the planning).
+ */
+#define SERIES_PLANS	32
+
+typedef struct SeriesPlan
+{
+	char	   *sql;			/* NULL: an empty slot */
+	int			nargs;
+	Oid		   *types;
+	SPIPlanPtr	plan;
+} SeriesPlan;
+
+static SeriesPlan series_plans[SERIES_PLANS];
+static MemoryContext series_plans_cxt = NULL;
+
+/* The kept plan of sql with these argument types, prepared at its first use. */
+static SPIPlanPtr
+series_plan(const char *sql, int nargs, const Oid *types)
+{
+	SeriesPlan	hit;
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < SERIES_PLANS && series_plans[i].sql != NULL; i++)
+	{
+		if (series_plans[i].nargs == nargs && strcmp(series_plans[i].sql, sql) == 0 &&
+			memcmp(series_plans[i].types, types, sizeof(Oid) * nargs) == 0)
+		{
+			hit = series_plans[i];
+			memmove(&series_plans[1], &series_plans[0], sizeof(SeriesPlan) * i);
+			series_plans[0] = hit;
+			return hit.plan;
+		}
+	}
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) types, CURSOR_OPT_NO_SCROLL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the series statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the series statement's plan");
+	if (series_plans_cxt == NULL)
+		series_plans_cxt = AllocSetContextCreate(TopMemoryContext, "promscale_ha series plans",
+												 ALLOCSET_SMALL_SIZES);
+	/* the least recently used one makes room */
+	i = Min(i, SERIES_PLANS - 1);
+	if (series_plans[i].sql != NULL)
+	{
+		SPI_freeplan(series_plans[i].plan);
+		pfree(series_plans[i].sql);
+		pfree(series_plans[i].types);
+	}
+	memmove(&series_plans[1], &series_plans[0], sizeof(SeriesPlan) * i);
+	series_plans[0].sql = MemoryContextStrdup(series_plans_cxt, sql);
+	series_plans[0].nargs = nargs;
+	series_plans[0].types = MemoryContextAlloc(series_plans_cxt, sizeof(Oid) * Max(nargs, 1));
+	memcpy(series_plans[0].types, types, sizeof(Oid) * nargs);
+	series_plans[0].plan = plan;
+	return plan;
+}
+
 void
 pha_series_open(PhaSeriesCursor *cur, Prometheus__LabelMatcher **matchers, size_t n_matchers,
 				MemoryContext keep_cxt)
@@ -131,8 +197,7 @@ pha_series_open(PhaSeriesCursor *cur, Prometheus__LabelMatcher **matchers, size_
 	appendStringInfo(&sql,
 					 "SELECT s.id, promscale_ha.label_sort_key(s.labels) AS k "
 					 "FROM promscale_ha.series s WHERE %s ORDER BY 2", m.where.data);
-	portal = SPI_cursor_open_with_args(NULL, sql.data, m.nargs, m.types, m.values, NULL,
-									   true, CURSOR_OPT_NO_SCROLL);
+	portal = SPI_cursor_open(NULL, series_plan(sql.data, m.nargs, m.types), m.values, NULL, true);
 	if (portal == NULL)
 		elog(ERROR, "could not open the series cursor: %s",
 			 SPI_result_code_string(SPI_result));

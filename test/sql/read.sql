@@ -62,6 +62,31 @@ SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'rex', 
 \echo :out_lit
 SELECT :'out_lit' = :'out_rex' AS literal_sets_select_as_regexes;
 
+-- the series statement's plan is kept per matcher shape (its values are parameters): the
+-- same shape with other values selects other series, with custom and with generic plans,
+-- and after DDL on promscale_ha.series (the kept plan is made again)
+\set prod `:dec request -q :t0 :t_end '__name__=up' 'env=prod'`
+\set dev `:dec request -q :t0 :t_end '__name__=up' 'env=dev'`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'prod', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_prod `:dec decode results/read_resp.txt --labels`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'dev', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_dev `:dec decode results/read_resp.txt --labels`
+\echo :out_prod
+\echo :out_dev
+SET plan_cache_mode = force_generic_plan;
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'dev', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_dev_g `:dec decode results/read_resp.txt --labels`
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'prod', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_prod_g `:dec decode results/read_resp.txt --labels`
+ALTER TABLE promscale_ha.series ADD COLUMN read_test int;
+SELECT kind || ' ' || encode(body, 'hex') FROM promscale_ha.read(decode(:'dev', 'hex')) \g (format=unaligned tuples_only=on) results/read_resp.txt
+\set out_dev_ddl `:dec decode results/read_resp.txt --labels`
+ALTER TABLE promscale_ha.series DROP COLUMN read_test;
+RESET plan_cache_mode;
+SELECT :'out_prod' <> :'out_dev' AS values_differ,
+       :'out_prod_g' = :'out_prod' AND :'out_dev_g' = :'out_dev' AS generic_plan_same,
+       :'out_dev_ddl' = :'out_dev' AS after_ddl_same;
+
 ------------------------------------------------------------------------------------------
 -- regexes: RE2 as Go reads it, translated to PostgreSQL's ARE where the meaning is the
 -- same.  Values of text: "Kk", U+212A (Kelvin sign), "a\vb", "a\nb", "x{2}", U+00E9,
