@@ -25,7 +25,10 @@
  *					proto=prometheus.ChunkedReadResponse, sent with chunked
  *					transfer encoding as the rows arrive
  *					(MHD_create_response_from_callback, size unknown).
- *					Only the frame being sent is held.
+ *					Only the frame being sent is held (and the next, when it
+ *					came with the first).  A single frame whose result had
+ *					ended when it arrived is sent whole instead, with a
+ *					Content-Length, in one write (answer_chunks).
  *	 no row			200 with the streamed content type and no frame.
  *
  * Failures before the first row are answered by SQLSTATE: class 22
@@ -100,6 +103,7 @@ typedef struct FeReadStream
 	FeExchange *ex;				/* NULL once the exchange completed */
 	FeConn	   *c;				/* the pooled connection, running the query */
 	PGresult   *row;			/* the frame being sent, or NULL */
+	PGresult   *pending;		/* the next frame, already read, or NULL */
 	size_t		off;			/* ... bytes of it sent */
 	bool		done;			/* the result ended cleanly */
 	bool		failed;			/* an error ended it: close the connection */
@@ -320,6 +324,15 @@ stream_next(FeReadStream *st)
 	PGconn	   *pg = fe_conn_pg(st->c);
 	PGresult   *res;
 
+	if (st->pending != NULL)
+	{
+		st->row = st->pending;
+		st->pending = NULL;
+		st->off = 0;
+		st->frames++;
+		fe_metrics_read_sent(0, 1);
+		return;
+	}
 	for (;;)
 	{
 		res = PQgetResult(pg);
@@ -413,7 +426,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (st->done || st->failed)
 			break;
-		if (n > 0 && !result_ready(fe_conn_pg(st->c)))
+		if (n > 0 && st->pending == NULL && !result_ready(fe_conn_pg(st->c)))
 			break;
 		stream_next(st);
 	}
@@ -440,6 +453,8 @@ stream_free(void *cls)
 		st->ex->read_stream = NULL;
 	if (st->row != NULL)
 		PQclear(st->row);
+	if (st->pending != NULL)
+		PQclear(st->pending);
 	if (!st->done && !st->failed)
 	{
 		PGcancel   *cancel = PQgetCancel(fe_conn_pg(st->c));
@@ -461,12 +476,13 @@ stream_free(void *cls)
 }
 
 /*
- * The first row is a frame: answer 200 with a response that streams it and
- * the frames after it.  Takes over the connection, the slot and the row.
+ * The first row is a frame (second: the next one, when already read): answer
+ * 200 with a response that streams them and the frames after them.  Takes
+ * over the connection, the slot and the rows.
  */
 static enum MHD_Result
 start_stream(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *first,
-			 size_t reqlen)
+			 PGresult *second, size_t reqlen)
 {
 	FeReadStream *st = calloc(1, sizeof(FeReadStream));
 	struct MHD_Response *resp;
@@ -474,6 +490,7 @@ start_stream(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *f
 	if (st == NULL)
 	{
 		PQclear(first);
+		PQclear(second);
 		fe_pool_release(c, first != NULL);	/* a running query: close */
 		read_slot_release();
 		return fe_fail(conn, ex, 503, "busy", "out of memory for a streamed response");
@@ -481,6 +498,7 @@ start_stream(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *f
 	st->ex = ex;
 	st->c = c;
 	st->row = first;
+	st->pending = second;
 	st->frames = first != NULL ? 1 : 0;
 	st->done = first == NULL;
 	snprintf(st->what, sizeof(st->what), "%s %s from %s", ex->method, ex->path, ex->peer);
@@ -501,6 +519,95 @@ start_stream(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *f
 }
 
 /*
+ * An error result came after the first row, before anything was sent:
+ * answer it by its SQLSTATE and give back the connection and the slot.
+ * Takes over both results.
+ */
+static enum MHD_Result
+answer_error_after_row(struct MHD_Connection *conn, FeExchange *ex, FeConn *c,
+					   PGresult *res, PGresult *row)
+{
+	PGconn	   *pg = fe_conn_pg(c);
+	char		sqlstate[8];
+	char		err[512];
+	bool		broken;
+	enum MHD_Result ret;
+
+	fe_result_error(pg, res, sqlstate, err, sizeof(err));
+	PQclear(res);
+	PQclear(row);
+	broken = fe_conn_is_broken(c, sqlstate);
+	if (!broken)
+		drain(pg);
+	ret = answer_db_error(conn, ex, c, sqlstate, err, broken, false);
+	fe_pool_release(c, broken);
+	read_slot_release();
+	return ret;
+}
+
+/* The result has ended and row's body is the whole answer: send it, give all back. */
+static enum MHD_Result
+answer_whole(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *row,
+			 const char *outcome, const char *ctype, const char *const *hdrs, int nhdrs)
+{
+	enum MHD_Result ret;
+
+	ret = fe_respond_headers(conn, ex, 200, outcome, ctype, PQgetvalue(row, 0, 1),
+							 (size_t) PQgetlength(row, 0, 1), hdrs, nhdrs);
+	PQclear(row);
+	fe_pool_release(c, false);
+	read_slot_release();
+	return ret;
+}
+
+/*
+ * The first row is a frame.  When the end of the result has already come
+ * with it (one frame: the usual short query), that frame is the whole body,
+ * answered at once with a Content-Length in one write, as Go's net/http
+ * answers a handler that wrote a little and returned (Prometheus' own
+ * reads); an error after the row then still gets its status.  Otherwise
+ * the frames stream with chunked transfer encoding as they come.  Takes
+ * over the connection, the slot and the row.
+ */
+static enum MHD_Result
+answer_chunks(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *first,
+			  size_t reqlen)
+{
+	PGconn	   *pg = fe_conn_pg(c);
+	PGresult   *next;
+	ExecStatusType s;
+	size_t		len = (size_t) PQgetlength(first, 0, 1);
+
+	if (!result_ready(pg))
+		return start_stream(conn, ex, c, first, NULL, reqlen);
+	next = PQgetResult(pg);
+	s = next != NULL ? PQresultStatus(next) : PGRES_TUPLES_OK;
+	if (s == PGRES_SINGLE_TUPLE)
+	{
+		if (row_is(next, "chunks"))
+			return start_stream(conn, ex, c, first, next, reqlen);
+		PQclear(next);
+		PQclear(first);
+		drain(pg);
+		fe_pool_release(c, false);
+		read_slot_release();
+		fe_metrics_db_error("XX000");
+		return fe_fail(conn, ex, 503, "db_error",
+					   "promscale_ha.read() returned a row that is no 'chunks' frame "
+					   "(extension version mismatch?)");
+	}
+	if (s != PGRES_TUPLES_OK)
+		return answer_error_after_row(conn, ex, c, next, first);
+	PQclear(next);
+	drain(pg);
+	fe_metrics_read_response(true);
+	fe_metrics_read_sent(len, 1);
+	snprintf(ex->detail, sizeof(ex->detail), "%zu bytes request, one frame of %zu bytes",
+			 reqlen, len);
+	return answer_whole(conn, ex, c, first, "streamed", ct_streamed, NULL, 0);
+}
+
+/*
  * The first row is the whole SAMPLES response: read the result to its end
  * (an error after the row still gets its status), then answer 200 with it.
  * Takes over the connection, the slot and the row.
@@ -513,7 +620,6 @@ answer_samples(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult 
 	PGresult   *res;
 	static const char *const hdrs[2] = {MHD_HTTP_HEADER_CONTENT_ENCODING, "snappy"};
 	size_t		len = (size_t) PQgetlength(row, 0, 1);
-	enum MHD_Result ret;
 
 	while ((res = PQgetResult(pg)) != NULL)
 	{
@@ -536,33 +642,13 @@ answer_samples(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult 
 						   "response (extension version mismatch?)");
 		}
 		else
-		{
-			char		sqlstate[8];
-			char		err[512];
-			bool		broken;
-
-			fe_result_error(pg, res, sqlstate, err, sizeof(err));
-			PQclear(res);
-			PQclear(row);
-			broken = fe_conn_is_broken(c, sqlstate);
-			if (!broken)
-				drain(pg);
-			ret = answer_db_error(conn, ex, c, sqlstate, err, broken, false);
-			fe_pool_release(c, broken);
-			read_slot_release();
-			return ret;
-		}
+			return answer_error_after_row(conn, ex, c, res, row);
 	}
 	fe_metrics_read_response(false);
 	fe_metrics_read_sent(len, 0);
 	snprintf(ex->detail, sizeof(ex->detail), "%zu bytes request, %zu bytes samples response",
 			 reqlen, len);
-	ret = fe_respond_headers(conn, ex, 200, "ok", ct_samples, PQgetvalue(row, 0, 1), len,
-							 hdrs, 1);
-	PQclear(row);
-	fe_pool_release(c, false);
-	read_slot_release();
-	return ret;
+	return answer_whole(conn, ex, c, row, "ok", ct_samples, hdrs, 1);
 }
 
 /* The whole body is here: run promscale_ha.read() and answer. */
@@ -629,7 +715,7 @@ fe_read_finish(struct MHD_Connection *conn, FeExchange *ex)
 			if (row_is(res, "samples"))
 				return answer_samples(conn, ex, c, res, reqlen);
 			if (row_is(res, "chunks"))
-				return start_stream(conn, ex, c, res, reqlen);
+				return answer_chunks(conn, ex, c, res, reqlen);
 			PQclear(res);
 			drain(pg);
 			fe_pool_release(c, false);
@@ -642,7 +728,7 @@ fe_read_finish(struct MHD_Connection *conn, FeExchange *ex)
 			/* no row at all: an empty stream (no frame) */
 			PQclear(res);
 			drain(pg);
-			return start_stream(conn, ex, c, NULL, reqlen);
+			return start_stream(conn, ex, c, NULL, NULL, reqlen);
 		default:
 			fe_result_error(pg, res, sqlstate, err, sizeof(err));
 			PQclear(res);

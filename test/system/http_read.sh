@@ -7,7 +7,8 @@
 # and two front ends on 127.0.0.1:
 #   - front end 1 (:PORT): --bearer-token-file, --max-read-body 4KiB, logs in as a role
 #     with promscale_ha_writer and promscale_ha_reader;
-#   - front end 2 (:PORT+1): no authentication, a role with promscale_ha_writer only.
+#   - front end 2 (:PORT+1): no authentication, a role with promscale_ha_writer only;
+#   - front end 3 (:PORT+2): no authentication, a reader role with 256-byte frames.
 # Writes 20 series x 30 samples (1 s apart, 10 minutes ago) with promscale-ha-gen through
 # POST /write, then reads them back (requests built by test/read_request.py, by hand):
 #   1. SAMPLES: 200, Content-Type application/x-protobuf, Content-Encoding snappy; the
@@ -15,9 +16,10 @@
 #      /api/v1/read; a regex matcher selects what SQL selects; a time range selects only
 #      the samples inside it;
 #   2. STREAMED_XOR_CHUNKS: 200, Content-Type application/x-streamed-protobuf;
-#      proto=prometheus.ChunkedReadResponse, Transfer-Encoding chunked, no
-#      Content-Encoding; the frames' CRC32C hold and their XOR chunks decode to the same
-#      series and samples as SAMPLES;
+#      proto=prometheus.ChunkedReadResponse, no Content-Encoding; the frames' CRC32C
+#      hold and their XOR chunks decode to the same series and samples as SAMPLES; one
+#      frame goes whole (Content-Length), several (front end 3: a reader role whose
+#      promscale_ha.read_frame_bytes is 256) stream with Transfer-Encoding chunked;
 #   3. errors: 401 without the token, 400 for a body that is no ReadRequest, 413 over
 #      --max-read-body, 405 for GET, 500 (configuration) for a role without
 #      promscale_ha_reader, 503 + Retry-After with the database stopped;
@@ -40,7 +42,9 @@ rr=$here/../read_request.py
 command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq curl >/dev/null
 pg_server_start "${PHA_READ_PG_PORT:-55496}" || fatal "PostgreSQL starts with promscale_ha"
 q "CREATE ROLE pha_rw LOGIN; GRANT promscale_ha_writer, promscale_ha_reader TO pha_rw;
-   CREATE ROLE pha_w LOGIN; GRANT promscale_ha_writer TO pha_w" || fatal "roles"
+   CREATE ROLE pha_w LOGIN; GRANT promscale_ha_writer TO pha_w;
+   CREATE ROLE pha_rf LOGIN; GRANT promscale_ha_reader TO pha_rf;
+   ALTER ROLE pha_rf SET promscale_ha.read_frame_bytes = 256" || fatal "roles"
 if [ "$(q "SELECT count(*) FROM pg_proc WHERE proname = 'read' AND pronamespace = 'promscale_ha'::regnamespace")" = 0 ]; then
 	fatal "promscale_ha.read() exists (extension too old? make install)"
 fi
@@ -52,6 +56,7 @@ umask 022
 
 fe1=http://127.0.0.1:$http_port
 fe2=http://127.0.0.1:$((http_port + 1))
+fe3=http://127.0.0.1:$((http_port + 2))
 "$pgbin/promscale-ha-http" --listen "127.0.0.1:$http_port" --max-read-body 4KiB \
 	--bearer-token-file "$dir/token" \
 	--db "host=$dir port=$port dbname=postgres user=pha_rw" >"$dir/fe1.log" 2>&1 &
@@ -60,8 +65,12 @@ fe1_pid=$!
 "$pgbin/promscale-ha-http" --listen "127.0.0.1:$((http_port + 1))" \
 	--db "host=$dir port=$port dbname=postgres user=pha_w" >"$dir/fe2.log" 2>&1 &
 bg_pids+=($!)
+"$pgbin/promscale-ha-http" --listen "127.0.0.1:$((http_port + 2))" \
+	--db "host=$dir port=$port dbname=postgres user=pha_rf" >"$dir/fe3.log" 2>&1 &
+bg_pids+=($!)
 for _ in $(seq 1 50); do
-	curl -s -o /dev/null "$fe1/healthz" && curl -s -o /dev/null "$fe2/healthz" && break
+	curl -s -o /dev/null "$fe1/healthz" && curl -s -o /dev/null "$fe2/healthz" &&
+		curl -s -o /dev/null "$fe3/healthz" && break
 	sleep 0.1
 done
 
@@ -127,11 +136,24 @@ build "$dir/chunks.req" "$t0" "$t1" chunks "__name__=$metric" "test=read"
 check_eq "POST /read (STREAMED_XOR_CHUNKS): 200" 200 "$(read_req "$fe1/read" "$dir/chunks.req" -H @"$dir/h_token")"
 check_eq "... Content-Type application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse" \
 	"application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse" "$(header Content-Type)"
-check_eq "... sent with Transfer-Encoding: chunked" chunked "$(header Transfer-Encoding)"
 check_eq "... and no Content-Encoding" "" "$(header Content-Encoding)"
 streamed=$(decode chunks)
 check_eq "... frames with good CRC32C whose XOR chunks hold the same series and samples" \
 	"$(sql_total "$all")" "${streamed% frames *}"
+# one frame (64 kB frames by default), whose result had ended when it came: sent whole
+check_eq "... one frame" "frames 1" "frames ${streamed##* frames }"
+check_eq "... sent whole: Content-Length is the body's size, no chunked encoding" \
+	"$(stat -c %s "$dir/body") -" "$(header Content-Length) $(header Transfer-Encoding)-"
+cp "$dir/body" "$dir/chunks.body"
+# the same through a role whose frames are at most 256 bytes: several frames, streamed
+check_eq "frames of 256 bytes (promscale_ha.read_frame_bytes of the role): 200" 200 \
+	"$(read_req "$fe3/read" "$dir/chunks.req")"
+check_eq "... streamed with Transfer-Encoding: chunked, no Content-Length" "chunked -" \
+	"$(header Transfer-Encoding) $(header Content-Length)-"
+many=$(decode chunks)
+check "... in several frames (${many##* frames })" test "${many##* frames }" -gt 1
+check_eq "... holding the same series and samples" "$(sql_total "$all")" "${many% frames *}"
+cp "$dir/chunks.body" "$dir/body"
 "$py" "$rr" decode "$dir/body" chunks | sort >"$dir/chunks.txt"
 "$py" "$rr" decode "$dir/samples.body" samples | sort >"$dir/samples.txt"
 check "... series by series the same as SAMPLES (count, first, last, sum)" \
