@@ -61,7 +61,7 @@ int			pha_read_max_series = 1000000;
 int			pha_read_frame_bytes = 64 * 1024;
 int			pha_read_batch_series = 64;
 int			pha_kept_decode_kb = 32 * 1024;
-int			pha_malloc_mmap_threshold_kb = 4 * 1024;
+int			pha_malloc_mmap_threshold_kb = 32 * 1024;
 
 static const struct config_enum_entry chunk_format_options[] = {
 	{"dense", PHA_CHUNK_FORMAT_DENSE, false},
@@ -361,9 +361,10 @@ pha_guc_init(void)
 								"Blocks smaller than this come from a backend's heap, not from "
 								"mmap(), and the heap keeps up to twice this free for reuse, so "
 								"large reads and writes do not fault in fresh pages each time "
-								"(glibc's own rule reaches this only after a first large block); "
+								"(glibc's own rule reaches this only after a first large block; a smaller "
+								"value also ends that rule below it); "
 								"0 leaves glibc's defaults.",
-								&pha_malloc_mmap_threshold_kb, 4 * 1024, 0, 32 * 1024,
+								&pha_malloc_mmap_threshold_kb, 32 * 1024, 0, 32 * 1024,
 								PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	}
 
