@@ -519,30 +519,54 @@ start_stream(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *f
 }
 
 /*
+ * The query failed before anything was sent: answer by its SQLSTATE, give
+ * back the connection (closed when it is broken) and the slot.
+ */
+static enum MHD_Result
+answer_failed(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, const char *sqlstate,
+			  const char *err, bool at_prepare)
+{
+	bool		broken = fe_conn_is_broken(c, sqlstate);
+	enum MHD_Result ret;
+
+	if (!broken)
+		drain(fe_conn_pg(c));
+	ret = answer_db_error(conn, ex, c, sqlstate, err, broken, at_prepare);
+	fe_pool_release(c, broken);
+	read_slot_release();
+	return ret;
+}
+
+/*
  * An error result came after the first row, before anything was sent:
- * answer it by its SQLSTATE and give back the connection and the slot.
- * Takes over both results.
+ * answer_failed.  Takes over both results.
  */
 static enum MHD_Result
 answer_error_after_row(struct MHD_Connection *conn, FeExchange *ex, FeConn *c,
 					   PGresult *res, PGresult *row)
 {
-	PGconn	   *pg = fe_conn_pg(c);
 	char		sqlstate[8];
 	char		err[512];
-	bool		broken;
-	enum MHD_Result ret;
 
-	fe_result_error(pg, res, sqlstate, err, sizeof(err));
+	fe_result_error(fe_conn_pg(c), res, sqlstate, err, sizeof(err));
 	PQclear(res);
 	PQclear(row);
-	broken = fe_conn_is_broken(c, sqlstate);
-	if (!broken)
-		drain(pg);
-	ret = answer_db_error(conn, ex, c, sqlstate, err, broken, false);
-	fe_pool_release(c, broken);
+	return answer_failed(conn, ex, c, sqlstate, err, false);
+}
+
+/*
+ * promscale_ha.read() answered rows this front end does not expect (an
+ * extension of another version): 503, the rest of the result drained.
+ */
+static enum MHD_Result
+answer_mismatch(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, const char *what)
+{
+	drain(fe_conn_pg(c));
+	fe_pool_release(c, false);
 	read_slot_release();
-	return ret;
+	fe_metrics_db_error("XX000");
+	return fe_fail(conn, ex, 503, "db_error", "promscale_ha.read() returned %s "
+				   "(extension version mismatch?)", what);
 }
 
 /* The result has ended and row's body is the whole answer: send it, give all back. */
@@ -588,13 +612,7 @@ answer_chunks(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *
 			return start_stream(conn, ex, c, first, next, reqlen);
 		PQclear(next);
 		PQclear(first);
-		drain(pg);
-		fe_pool_release(c, false);
-		read_slot_release();
-		fe_metrics_db_error("XX000");
-		return fe_fail(conn, ex, 503, "db_error",
-					   "promscale_ha.read() returned a row that is no 'chunks' frame "
-					   "(extension version mismatch?)");
+		return answer_mismatch(conn, ex, c, "a row that is no 'chunks' frame");
 	}
 	if (s != PGRES_TUPLES_OK)
 		return answer_error_after_row(conn, ex, c, next, first);
@@ -632,14 +650,8 @@ answer_samples(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult 
 			PQclear(res);
 			if (!extra)
 				continue;
-			drain(pg);
 			PQclear(row);
-			fe_pool_release(c, false);
-			read_slot_release();
-			fe_metrics_db_error("XX000");
-			return fe_fail(conn, ex, 503, "db_error",
-						   "promscale_ha.read() returned more than one row for a 'samples' "
-						   "response (extension version mismatch?)");
+			return answer_mismatch(conn, ex, c, "more than one row for a 'samples' response");
 		}
 		else
 			return answer_error_after_row(conn, ex, c, res, row);
@@ -665,10 +677,8 @@ fe_read_finish(struct MHD_Connection *conn, FeExchange *ex)
 	const char *values[1];
 	int			lengths[1];
 	const int	formats[1] = {1};
-	bool		broken;
 	bool		at_prepare = false;
 	size_t		reqlen = ex->body_len;
-	enum MHD_Result ret;
 
 	if (ex->reject_status != 0)
 		return fe_fail(conn, ex, ex->reject_status, ex->reject_outcome, "%s",
@@ -717,13 +727,7 @@ fe_read_finish(struct MHD_Connection *conn, FeExchange *ex)
 			if (row_is(res, "chunks"))
 				return answer_chunks(conn, ex, c, res, reqlen);
 			PQclear(res);
-			drain(pg);
-			fe_pool_release(c, false);
-			read_slot_release();
-			fe_metrics_db_error("XX000");
-			return fe_fail(conn, ex, 503, "db_error",
-						   "promscale_ha.read() returned a row of an unknown kind "
-						   "(extension version mismatch?)");
+			return answer_mismatch(conn, ex, c, "a row of an unknown kind");
 		case PGRES_TUPLES_OK:
 			/* no row at all: an empty stream (no frame) */
 			PQclear(res);
@@ -736,11 +740,5 @@ fe_read_finish(struct MHD_Connection *conn, FeExchange *ex)
 	}
 
 failed:
-	broken = fe_conn_is_broken(c, sqlstate);
-	if (!broken)
-		drain(pg);
-	ret = answer_db_error(conn, ex, c, sqlstate, err, broken, at_prepare);
-	fe_pool_release(c, broken);
-	read_slot_release();
-	return ret;
+	return answer_failed(conn, ex, c, sqlstate, err, at_prepare);
 }
