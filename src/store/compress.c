@@ -11,8 +11,10 @@
  *	   before their chunk check (partition.c), so each late row is either read
  *	   here -- with a snapshot taken after the lock, hence READ COMMITTED only
  *	   -- or checked against the chunks written here.
- *	2. Its rows are read in (series, time) order through a cursor (the
- *	   partition's unique index), a series at a time; when the range was
+ *	2. Its rows are read series by series, in time order: in sequential
+ *	   passes over its heap (compress_read.c), or, when too many passes
+ *	   would be needed for maintenance_work_mem, through a cursor on its
+ *	   unique index, with a snapshot taken after the lock; when the range was
  *	   compressed before (late data), the series' chunks in the range are
  *	   taken out (DELETE ... RETURNING) and merged, the chunk's value winning
  *	   a repeated time.  Each series becomes chunks of at most
@@ -35,14 +37,15 @@
  * All in one transaction: a reader sees every sample exactly once, in the
  * rows before the commit and in the chunks after (a READ COMMITTED reader
  * locks the partitions before it takes its snapshot); a crash or an error
- * leaves the partition as it was.  Memory: one fetch of rows, one series and
- * one insert batch.
+ * leaves the partition as it was.  Memory: one pass's series (bounded by
+ * maintenance_work_mem) or one fetch of rows, one series and one insert batch.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -55,12 +58,14 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
 #include "sql.h"
 #include "store/chunk_io.h"
 #include "store/compress.h"
+#include "store/compress_read.h"
 #include "store/partition.h"
 #include "store/store.h"
 #include "timeconv.h"
@@ -278,6 +283,19 @@ series_add(Job *j, int64 sid, int64 t, double v)
 	j->n++;
 }
 
+/* A series read by compress_read.c: the same as collected from rows. */
+static void
+series_rows(void *arg, int64 sid, int64 *t, double *v, int n)
+{
+	Job		   *j = (Job *) arg;
+
+	j->sid = sid;
+	j->t = t;
+	j->v = v;
+	j->n = j->max = n;
+	series_done(j);
+}
+
 static int64
 query_int8(const char *sql, Oid type, Datum arg)
 {
@@ -291,9 +309,12 @@ query_int8(const char *sql, Oid type, Datum arg)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
-/* Read the partition's rows in (series, time) order into the job. */
+/*
+ * Read the partition's rows in (series, time) order into the job, through
+ * its index: for a partition too large for compress_read.c's passes.
+ */
 static void
-read_rows(Job *j, const char *qualname)
+read_rows_in_index_order(Job *j, const char *qualname)
 {
 	Portal		portal;
 	char	   *sql = psprintf("SELECT series_id, time, value FROM %s ORDER BY series_id, time",
@@ -327,7 +348,27 @@ read_rows(Job *j, const char *qualname)
 	}
 	SPI_cursor_close(portal);
 	series_done(j);
+}
+
+/*
+ * Read the partition's rows into the job, series by series, with a fresh
+ * snapshot taken after the caller's lock.
+ */
+static void
+read_rows(Job *j, Oid relid, const char *qualname)
+{
+	Relation	rel = table_open(relid, NoLock);
+	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	int			passes = pha_read_partition_by_series(rel, snap, series_rows, j);
+
+	UnregisterSnapshot(snap);
+	table_close(rel, NoLock);
+	if (passes == 0)
+		read_rows_in_index_order(j, qualname);
 	batch_flush(&j->batch);
+	ereport(DEBUG1,
+			(errmsg_internal("promscale_ha: read %s in %s", qualname,
+							 passes ? psprintf("%d passes over the heap", passes) : "index order")));
 }
 
 /* The partition's quoted qualified name, or NULL when it is gone. */
@@ -402,7 +443,7 @@ compress_partition(const PhaPartitionInfo *p, PhaCompressed *res, List **emptied
 		j.merge = SPI_processed > 0;
 	}
 
-	read_rows(&j, qualname);
+	read_rows(&j, p->oid, qualname);
 
 	if (SPI_execute(psprintf("TRUNCATE %s", qualname), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not empty %s", qualname);
