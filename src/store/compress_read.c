@@ -13,11 +13,12 @@
  * rows were not in time order (late writes, space reused after a delete),
  * cut to whole milliseconds, and handed to the caller, in series_id order.
  *
- * Memory: a row costs 16 bytes in its series' arrays, 24 with their growth
- * by doubling; the passes are as many as keep that within
- * maintenance_work_mem, counted from the heap's size (so an upper bound).
- * Past PHA_READ_MAX_PASSES passes rereading the heap costs more than the
- * index does, and the caller reads in index order instead.
+ * Memory: a row costs 16 bytes in its series' arrays, at most 32 with their
+ * growth by doubling; the passes are as many as keep that within
+ * maintenance_work_mem, rows counted from the heap's size (an upper bound).
+ * Past PHA_READ_MAX_PASSES passes the caller reads in index order instead
+ * (7.9M rows in cache: 1 pass 3.1 s of CPU, 4 passes 3.2, 8 passes 4.9, the
+ * index 7.5).
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +44,7 @@
 /* (series_id, time, value): header + 3 x 8 bytes, plus its line pointer */
 #define ROW_BYTES_ON_PAGE	(MAXALIGN(SizeofHeapTupleHeader + 3 * sizeof(int64)) + sizeof(ItemIdData))
 #define ROWS_PER_PAGE		((BLCKSZ - SizeOfPageHeaderData) / ROW_BYTES_ON_PAGE)
-#define ROW_BYTES_IN_MEMORY	24
+#define ROW_BYTES_IN_MEMORY	32
 
 /* One series' rows of the current pass. */
 typedef struct SeriesRows

@@ -8,8 +8,8 @@
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
-/* More passes over the heap than this cost more than reading in index order. */
-#define PHA_READ_MAX_PASSES 4
+/* Past this many passes over the heap, read in index order (compress_read.c). */
+#define PHA_READ_MAX_PASSES 8
 
 /*
  * Called once per series: its rows' times in ms, ascending and distinct, and

@@ -1,6 +1,6 @@
 -- compress_read: compression reads a head partition in sequential passes over its heap
 -- (the series with series_id % passes = k in pass k, as many passes as keep each within
--- maintenance_work_mem) or, past four passes, through its index.  Either way every
+-- maintenance_work_mem) or, past eight passes, through its index.  Either way every
 -- sample is stored once, in time order, a repeated ms keeping its earliest microsecond.
 \getenv abs_builddir PG_ABS_BUILDDIR
 \set gen :abs_builddir '/promscale-ha-gen'
@@ -11,13 +11,13 @@ SET promscale_ha.test_now = '2026-02-01 06:00:00+00';
 TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,
          promscale_ha.compressed_ranges;
 
--- 2026-02-01 00:00-02:00: 200 series every 15 s; 02:00-04:00: 400 series.  The slots at
+-- 2026-02-01 00:00-02:00: 200 series every 15 s; 02:00-04:00: 600 series.  The slots at
 -- :15 and :45 are written after those at :00 and :30, so on the heap each series' rows
 -- are out of time order.
 \set a_even `:gen --series 200 --samples 240 --step-ms 30000 --values gauge --start-ms 1769904000000 --hex`
 \set a_odd `:gen --series 200 --samples 240 --step-ms 30000 --values gauge --start-ms 1769904015000 --hex`
-\set b_even `:gen --series 400 --samples 240 --step-ms 30000 --values gauge --start-ms 1769911200000 --hex`
-\set b_odd `:gen --series 400 --samples 240 --step-ms 30000 --values gauge --start-ms 1769911215000 --hex`
+\set b_even `:gen --series 600 --samples 240 --step-ms 30000 --values gauge --start-ms 1769911200000 --hex`
+\set b_odd `:gen --series 600 --samples 240 --step-ms 30000 --values gauge --start-ms 1769911215000 --hex`
 SELECT samples_written FROM promscale_ha.write(:'a_even');
 SELECT samples_written FROM promscale_ha.write(:'a_odd');
 SELECT samples_written FROM promscale_ha.write(:'b_even');
@@ -40,7 +40,8 @@ CREATE TEMP TABLE expect AS
 SELECT count(*) AS rows_written, (SELECT count(*) FROM expect) AS samples_expected
   FROM promscale_ha.samples_head;
 
--- 1 MB holds ~43,000 rows: 96,000 rows take 3 passes, 192,000 would take 5 (index order)
+-- 1 MB holds 32,768 rows (32 bytes each at most): 96,000 rows take 3 passes, 288,000
+-- would take 9 (index order)
 SET maintenance_work_mem = '1MB';
 SET client_min_messages = debug1;
 SELECT range_start, range_end, samples, chunks FROM promscale_ha.compress_now('1 day') ORDER BY 1;
