@@ -358,8 +358,13 @@ static void
 read_rows(Job *j, Oid relid, const char *qualname)
 {
 	Relation	rel = table_open(relid, NoLock);
-	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
-	int			passes = pha_read_partition_by_series(rel, snap, series_rows, j);
+	Snapshot	snap;
+	int			passes;
+
+	/* as SPI would: this statement's own earlier rows are read (and emptied) too */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	passes = pha_read_partition_by_series(rel, snap, series_rows, j);
 
 	UnregisterSnapshot(snap);
 	table_close(rel, NoLock);

@@ -66,6 +66,14 @@ SELECT count(*) AS overlapping_chunks
  WHERE next <= max_time;
 SELECT time, value FROM promscale_ha.samples
  WHERE series_id = :sid AND time < '2026-02-01 00:00:31' ORDER BY time;
+-- rows written earlier in the same statement are compressed too, not emptied away
+\set c `:gen --series 10 --samples 100 --values gauge --start-ms 1769918400000 --hex`
+SELECT w.samples_written, c.samples
+  FROM promscale_ha.write(:'c') w, LATERAL promscale_ha.compress_now('1 day') c;
+SELECT count(*) AS head_rows, (SELECT count(*) FROM promscale_ha.samples
+                                WHERE time >= '2026-02-01 04:00') AS stored_after_4h
+  FROM promscale_ha.samples_head;
+
 -- leave nothing behind for the suites after this one
 TRUNCATE promscale_ha.series, promscale_ha.samples_head, promscale_ha.chunks,
          promscale_ha.compressed_ranges;
