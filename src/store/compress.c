@@ -11,10 +11,10 @@
  *	   before their chunk check (partition.c), so each late row is either read
  *	   here -- with a snapshot taken after the lock, hence READ COMMITTED only
  *	   -- or checked against the chunks written here.
- *	2. Its rows are read series by series, in time order: in sequential
- *	   passes over its heap (compress_read.c), or, when too many passes
- *	   would be needed for maintenance_work_mem, through a cursor on its
- *	   unique index, with a snapshot taken after the lock; when the range was
+ *	2. Its rows are read series by series, in time order, by one scan of
+ *	   its heap (compress_read.c; what does not fit maintenance_work_mem
+ *	   goes through temporary files), with a snapshot taken after the lock;
+ *	   when the range was
  *	   compressed before (late data), the series' chunks in the range are
  *	   taken out (DELETE ... RETURNING) and merged, the chunk's value winning
  *	   a repeated time.  Each series becomes chunks of at most
@@ -37,8 +37,8 @@
  * All in one transaction: a reader sees every sample exactly once, in the
  * rows before the commit and in the chunks after (a READ COMMITTED reader
  * locks the partitions before it takes its snapshot); a crash or an error
- * leaves the partition as it was.  Memory: one pass's series (bounded by
- * maintenance_work_mem) or one fetch of rows, one series and one insert batch.
+ * leaves the partition as it was.  Memory: one batch of series (bounded by
+ * maintenance_work_mem), one series and one insert batch.
  *
  *-------------------------------------------------------------------------
  */
@@ -70,7 +70,6 @@
 #include "store/store.h"
 #include "timeconv.h"
 
-#define FETCH_ROWS		10000
 #define INSERT_CHUNKS	1000
 
 /* Chunk rows waiting for one INSERT. */
@@ -95,7 +94,6 @@ typedef struct Job
 	int64	   *t;
 	double	   *v;
 	int			n;
-	int			max;
 	MemoryContext series_cxt;
 	ChunkBatch	batch;
 	PhaCompressed *res;
@@ -256,34 +254,11 @@ series_done(Job *j)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(j->series_cxt);
 	j->n = 0;
-	j->max = 0;
 	j->t = NULL;
 	j->v = NULL;
 }
 
-/* Append a row to the series being collected (a repeated ms is dropped). */
-static void
-series_add(Job *j, int64 sid, int64 t, double v)
-{
-	if (j->n > 0 && sid != j->sid)
-		series_done(j);
-	j->sid = sid;
-	if (j->n > 0 && t <= j->t[j->n - 1])
-		return;					/* sub-ms times written by hand, truncated */
-	if (j->n == j->max)
-	{
-		j->max = Max(1024, j->max * 2);
-		j->t = j->t ? repalloc_huge(j->t, j->max * sizeof(int64))
-			: MemoryContextAllocHuge(j->series_cxt, j->max * sizeof(int64));
-		j->v = j->v ? repalloc_huge(j->v, j->max * sizeof(double))
-			: MemoryContextAllocHuge(j->series_cxt, j->max * sizeof(double));
-	}
-	j->t[j->n] = t;
-	j->v[j->n] = v;
-	j->n++;
-}
-
-/* A series read by compress_read.c: the same as collected from rows. */
+/* A series read by compress_read.c: merge, cut, queue. */
 static void
 series_rows(void *arg, int64 sid, int64 *t, double *v, int n)
 {
@@ -292,7 +267,7 @@ series_rows(void *arg, int64 sid, int64 *t, double *v, int n)
 	j->sid = sid;
 	j->t = t;
 	j->v = v;
-	j->n = j->max = n;
+	j->n = n;
 	series_done(j);
 }
 
@@ -310,47 +285,6 @@ query_int8(const char *sql, Oid type, Datum arg)
 }
 
 /*
- * Read the partition's rows in (series, time) order into the job, through
- * its index: for a partition too large for compress_read.c's passes.
- */
-static void
-read_rows_in_index_order(Job *j, const char *qualname)
-{
-	Portal		portal;
-	char	   *sql = psprintf("SELECT series_id, time, value FROM %s ORDER BY series_id, time",
-							   qualname);
-
-	/* not read-only: a fresh snapshot, taken after the lock wait, sees every row */
-	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
-	for (;;)
-	{
-		SPITupleTable *tt;
-
-		uint64		nrows;
-
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		/* keep both: a finished series runs statements that overwrite them */
-		tt = SPI_tuptable;
-		nrows = SPI_processed;
-		for (uint64 r = 0; r < nrows; r++)
-		{
-			Datum		d[3];
-			bool		nulls[3];
-
-			heap_deform_tuple(tt->vals[r], tt->tupdesc, d, nulls);
-			series_add(j, DatumGetInt64(d[0]), pha_tstz_to_ms(DatumGetTimestampTz(d[1])),
-					   DatumGetFloat8(d[2]));
-		}
-		SPI_freetuptable(tt);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	series_done(j);
-}
-
-/*
  * Read the partition's rows into the job, series by series, with a fresh
  * snapshot taken after the caller's lock.
  */
@@ -359,21 +293,19 @@ read_rows(Job *j, Oid relid, const char *qualname)
 {
 	Relation	rel = table_open(relid, NoLock);
 	Snapshot	snap;
-	int			passes;
+	int			batches;
 
 	/* as SPI would: this statement's own earlier rows are read (and emptied) too */
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
-	passes = pha_read_partition_by_series(rel, snap, series_rows, j);
+	batches = pha_read_partition_by_series(rel, snap, series_rows, j);
 
 	UnregisterSnapshot(snap);
 	table_close(rel, NoLock);
-	if (passes == 0)
-		read_rows_in_index_order(j, qualname);
 	batch_flush(&j->batch);
 	ereport(DEBUG1,
-			(errmsg_internal("promscale_ha: read %s in %s", qualname,
-							 passes ? psprintf("%d passes over the heap", passes) : "index order")));
+			(errmsg_internal("promscale_ha: read %s in %d batch%s", qualname, batches,
+							 batches == 1 ? " (in memory)" : "es (temporary files)")));
 }
 
 /* The partition's quoted qualified name, or NULL when it is gone. */

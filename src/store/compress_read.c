@@ -7,18 +7,19 @@
  * Reading a partition in (series, time) order through its unique index
  * fetches one heap page per row: a page holds one scrape of ~150 series, so
  * every page is visited ~150 times, out of order (three quarters of
- * compression's CPU).  Here each pass reads the heap once in physical order
- * and keeps the rows of the series it owns (series_id % passes) in one
- * array pair per series; after the pass each series is sorted by time if its
+ * compression's CPU, as 0.4.0 did it).  Here the heap is read once in
+ * physical order and each series' rows are collected in one array pair
+ * (a hash table by series_id); then each series is sorted by time if its
  * rows were not in time order (late writes, space reused after a delete),
  * cut to whole milliseconds, and handed to the caller, in series_id order.
  *
  * Memory: a row costs 16 bytes in its series' arrays, at most 32 with their
- * growth by doubling; the passes are as many as keep that within
- * maintenance_work_mem, rows counted from the heap's size (an upper bound).
- * Past PHA_READ_MAX_PASSES passes the caller reads in index order instead
- * (7.9M rows in cache: 1 pass 3.1 s of CPU, 4 passes 3.2, 8 passes 4.9, the
- * index 7.5).
+ * growth by doubling.  When the heap's size says its rows may not fit
+ * maintenance_work_mem that way, the scan writes each row (24 bytes) to the
+ * temporary file of its batch (series_id % batches, as many batches as keep
+ * one within maintenance_work_mem), and the batches are then collected and
+ * handed on one after the other: the heap is still read once, and the
+ * temporary files take what does not fit (as a hash join's batches do).
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "storage/buffile.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -46,7 +48,7 @@
 #define ROWS_PER_PAGE		((BLCKSZ - SizeOfPageHeaderData) / ROW_BYTES_ON_PAGE)
 #define ROW_BYTES_IN_MEMORY	32
 
-/* One series' rows of the current pass. */
+/* One series' rows of the current batch. */
 typedef struct SeriesRows
 {
 	int64		sid;
@@ -150,57 +152,57 @@ cmp_sid(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-/* One pass: the rows of series with series_id % passes == pass. */
-static void
-read_pass(Relation rel, Snapshot snap, int pass, int passes, const AttrNumber *att,
-		  PhaSeriesRowsFn fn, void *arg, MemoryContext cxt)
+/* Series being collected: a hash table of array pairs in cxt. */
+typedef struct Collect
 {
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	rows_hash  *h = rows_create(cxt, 1024, NULL);
-	TupleDesc	desc = RelationGetDescr(rel);
-	TableScanDesc scan;
-	HeapTuple	tup;
-	SeriesRows **order;
+	MemoryContext cxt;
+	rows_hash  *h;
+} Collect;
+
+/* A row as spilled to a batch file. */
+typedef struct SpilledRow
+{
+	int64		sid;
+	int64		t;
+	double		v;
+} SpilledRow;
+
+static void
+collect_begin(Collect *c, MemoryContext cxt)
+{
+	c->cxt = cxt;
+	c->h = rows_create(cxt, 1024, NULL);
+}
+
+static inline void
+collect_row(Collect *c, int64 sid, TimestampTz t, double v)
+{
+	bool		found;
+	SeriesRows *s = rows_insert(c->h, sid, &found);
+
+	if (!found)
+	{
+		s->t = NULL;
+		s->v = NULL;
+		s->n = s->cap = 0;
+		s->unsorted = false;
+	}
+	append(c->cxt, s, t, v);
+}
+
+/* Hand the collected series to fn in series_id order. */
+static void
+collect_emit(Collect *c, PhaSeriesRowsFn fn, void *arg)
+{
+	SeriesRows **order = MemoryContextAlloc(c->cxt, Max(c->h->members, 1) * sizeof(SeriesRows *));
 	rows_iterator it;
 	SeriesRows *s;
 	int			count = 0;
 
-	/* from the first page on (no synchronized scan): rows mostly in time order */
-	scan = heap_beginscan(rel, snap, 0, NULL, NULL,
-						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT | SO_ALLOW_PAGEMODE);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		bool		null0,
-					null1,
-					null2;
-		int64		sid = DatumGetInt64(heap_getattr(tup, att[0], desc, &null0));
-		TimestampTz t = DatumGetTimestampTz(heap_getattr(tup, att[1], desc, &null1));
-		double		v = DatumGetFloat8(heap_getattr(tup, att[2], desc, &null2));
-		bool		found;
-
-		CHECK_FOR_INTERRUPTS();
-		if (null0 || null1 || null2)
-			elog(ERROR, "a row of \"%s\" has a null column", RelationGetRelationName(rel));
-		if (passes > 1 && (uint64) sid % (uint64) passes != (uint64) pass)
-			continue;
-		s = rows_insert(h, sid, &found);
-		if (!found)
-		{
-			s->t = NULL;
-			s->v = NULL;
-			s->n = s->cap = 0;
-			s->unsorted = false;
-		}
-		append(cxt, s, t, v);
-	}
-	heap_endscan(scan);
-
-	order = palloc(Max(h->members, 1) * sizeof(SeriesRows *));
-	rows_start_iterate(h, &it);
-	while ((s = rows_iterate(h, &it)) != NULL)
+	rows_start_iterate(c->h, &it);
+	while ((s = rows_iterate(c->h, &it)) != NULL)
 		order[count++] = s;
 	qsort(order, count, sizeof(SeriesRows *), cmp_sid);
-	MemoryContextSwitchTo(old);
 	for (int i = 0; i < count; i++)
 	{
 		finish(order[i]);
@@ -209,28 +211,121 @@ read_pass(Relation rel, Snapshot snap, int pass, int passes, const AttrNumber *a
 	}
 }
 
+/*
+ * Read the heap once, from its first page (no synchronized scan: rows then
+ * come mostly in time order): into c when files is NULL, else each row to
+ * the batch file of its series (created on first use in file_cxt).
+ */
+static void
+scan_heap(Relation rel, Snapshot snap, const AttrNumber *att, Collect *c,
+		  BufFile **files, int batches, MemoryContext file_cxt)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	scan = heap_beginscan(rel, snap, 0, NULL, NULL,
+						  SO_TYPE_SEQSCAN | SO_ALLOW_STRAT | SO_ALLOW_PAGEMODE);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		null0,
+					null1,
+					null2;
+		SpilledRow	row;
+
+		CHECK_FOR_INTERRUPTS();
+		row.sid = DatumGetInt64(heap_getattr(tup, att[0], desc, &null0));
+		row.t = DatumGetTimestampTz(heap_getattr(tup, att[1], desc, &null1));
+		row.v = DatumGetFloat8(heap_getattr(tup, att[2], desc, &null2));
+		if (null0 || null1 || null2)
+			elog(ERROR, "a row of \"%s\" has a null column", RelationGetRelationName(rel));
+		if (files == NULL)
+			collect_row(c, row.sid, row.t, row.v);
+		else
+		{
+			int			b = (int) ((uint64) row.sid % (uint64) batches);
+
+			if (files[b] == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(file_cxt);
+
+				files[b] = BufFileCreateTemp(false);
+				MemoryContextSwitchTo(old);
+			}
+			BufFileWrite(files[b], &row, sizeof(row));
+		}
+	}
+	heap_endscan(scan);
+}
+
+/* Collect the rows of one batch file into c, and close it. */
+static void
+read_batch(BufFile *file, Collect *c)
+{
+	SpilledRow	rows[256];
+
+	if (BufFileSeek(file, 0, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rewind a temporary file of compression: %m")));
+	for (;;)
+	{
+		size_t		got = BufFileRead(file, rows, sizeof(rows));
+
+		if (got % sizeof(SpilledRow) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read a temporary file of compression: %zu bytes left over",
+							got % sizeof(SpilledRow))));
+		for (size_t i = 0; i < got / sizeof(SpilledRow); i++)
+			collect_row(c, rows[i].sid, rows[i].t, rows[i].v);
+		CHECK_FOR_INTERRUPTS();
+		if (got < sizeof(rows))
+			break;
+	}
+	BufFileClose(file);
+}
+
 int
 pha_read_partition_by_series(Relation rel, Snapshot snap, PhaSeriesRowsFn fn, void *arg)
 {
 	double		rows = (double) RelationGetNumberOfBlocks(rel) * ROWS_PER_PAGE;
 	double		budget = (double) maintenance_work_mem * 1024.0 / ROW_BYTES_IN_MEMORY;
-	double		need = ceil(rows / budget);
-	int			passes = (int) Max(need, 1);
+	int			batches = (int) Min(Max(ceil(rows / budget), 1), PHA_READ_MAX_BATCHES);
 	AttrNumber	att[3];
 	MemoryContext cxt;
+	MemoryContext file_cxt;
+	BufFile   **files;
+	Collect		c;
 
-	if (need > PHA_READ_MAX_PASSES)
-		return 0;
 	att[0] = column(rel, "series_id", INT8OID);
 	att[1] = column(rel, "time", TIMESTAMPTZOID);
 	att[2] = column(rel, "value", FLOAT8OID);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha compress read",
 								ALLOCSET_DEFAULT_SIZES);
-	for (int pass = 0; pass < passes; pass++)
+	if (batches == 1)
 	{
-		read_pass(rel, snap, pass, passes, att, fn, arg, cxt);
+		collect_begin(&c, cxt);
+		scan_heap(rel, snap, att, &c, NULL, 1, NULL);
+		collect_emit(&c, fn, arg);
+		MemoryContextDelete(cxt);
+		return 1;
+	}
+	file_cxt = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha compress batches",
+									 ALLOCSET_DEFAULT_SIZES);
+	files = MemoryContextAllocZero(file_cxt, batches * sizeof(BufFile *));
+	scan_heap(rel, snap, att, NULL, files, batches, file_cxt);
+	for (int b = 0; b < batches; b++)
+	{
+		if (files[b] == NULL)
+			continue;
+		collect_begin(&c, cxt);
+		read_batch(files[b], &c);
+		files[b] = NULL;
+		collect_emit(&c, fn, arg);
 		MemoryContextReset(cxt);
 	}
+	MemoryContextDelete(file_cxt);
 	MemoryContextDelete(cxt);
-	return passes;
+	return batches;
 }

@@ -8,8 +8,8 @@
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
-/* Past this many passes over the heap, read in index order (compress_read.c). */
-#define PHA_READ_MAX_PASSES 8
+/* Most batch files of one partition (each holds an 8 kB buffer while written). */
+#define PHA_READ_MAX_BATCHES 1024
 
 /*
  * Called once per series: its rows' times in ms, ascending and distinct, and
@@ -20,11 +20,11 @@ typedef void (*PhaSeriesRowsFn) (void *arg, int64 series_id, int64 *t_ms, double
 
 /*
  * Hand every series of head partition rel (locked by the caller) to fn once,
- * with its rows visible to snap, in at most PHA_READ_MAX_PASSES sequential
- * passes over the heap whose series arrays fit in maintenance_work_mem;
- * ascending series_id within a pass.  A repeated ms (sub-ms times written by
- * hand) keeps the row of the earliest microsecond.  Returns the passes made,
- * or 0 without reading anything when more would be needed.
+ * with its rows visible to snap, ascending series_id within a batch.  The
+ * heap is read once; when its rows may not fit maintenance_work_mem they are
+ * first spilled to temporary files, a batch of series each.  A repeated ms
+ * (sub-ms times written by hand) keeps the row of the earliest microsecond.
+ * Returns the number of batches (1: all in memory).
  */
 extern int	pha_read_partition_by_series(Relation rel, Snapshot snap, PhaSeriesRowsFn fn, void *arg);
 

@@ -1,7 +1,7 @@
--- compress_read: compression reads a head partition in sequential passes over its heap
--- (the series with series_id % passes = k in pass k, as many passes as keep each within
--- maintenance_work_mem) or, past eight passes, through its index.  Either way every
--- sample is stored once, in time order, a repeated ms keeping its earliest microsecond.
+-- compress_read: compression reads a head partition by one scan of its heap, grouping rows
+-- by series in memory or, when they may not fit maintenance_work_mem, through temporary
+-- files of a batch of series each (series_id % batches).  Either way every sample is
+-- stored once, in time order, a repeated ms keeping its earliest microsecond.
 \getenv abs_builddir PG_ABS_BUILDDIR
 \set gen :abs_builddir '/promscale-ha-gen'
 SET timezone = 'UTC';
@@ -40,9 +40,10 @@ CREATE TEMP TABLE expect AS
 SELECT count(*) AS rows_written, (SELECT count(*) FROM expect) AS samples_expected
   FROM promscale_ha.samples_head;
 
--- 1 MB holds 32,768 rows (32 bytes each at most): 96,000 rows take 3 passes, 288,000
--- would take 9 (index order)
+-- 1 MB holds 32,768 rows (32 bytes each at most): 96,000 rows go in 3 batches, 288,000
+-- in 9 (the DEBUG lines); compress.sql's partitions are read in memory
 SET maintenance_work_mem = '1MB';
+SET log_temp_files = -1;  -- their names carry the backend's pid
 SET client_min_messages = debug1;
 SELECT range_start, range_end, samples, chunks FROM promscale_ha.compress_now('1 day') ORDER BY 1;
 RESET client_min_messages;
@@ -68,8 +69,11 @@ SELECT time, value FROM promscale_ha.samples
  WHERE series_id = :sid AND time < '2026-02-01 00:00:31' ORDER BY time;
 -- rows written earlier in the same statement are compressed too, not emptied away
 \set c `:gen --series 10 --samples 100 --values gauge --start-ms 1769918400000 --hex`
+-- (at the default maintenance_work_mem, in memory)
+SET client_min_messages = debug1;
 SELECT w.samples_written, c.samples
   FROM promscale_ha.write(:'c') w, LATERAL promscale_ha.compress_now('1 day') c;
+RESET client_min_messages;
 SELECT count(*) AS head_rows, (SELECT count(*) FROM promscale_ha.samples
                                 WHERE time >= '2026-02-01 04:00') AS stored_after_4h
   FROM promscale_ha.samples_head;
