@@ -58,6 +58,7 @@ typedef enum OptId
 	OPT_BEARER_TOKEN_FILE,
 	OPT_BASIC_AUTH_FILE,
 	OPT_HA_METRICS_TTL,
+	OPT_MALLOC_MMAP_THRESHOLD,
 	NUM_OPTS
 } OptId;
 
@@ -114,6 +115,8 @@ static const OptDef opts[NUM_OPTS] = {
 	"require basic auth, users in FILE (mode 600)"},
 	[OPT_HA_METRICS_TTL] = {"ha-metrics-ttl", "PHA_HTTP_HA_METRICS_TTL", "DURATION", "1s",
 	"reuse the HA state read for /metrics this long (0: every scrape)"},
+	[OPT_MALLOC_MMAP_THRESHOLD] = {"malloc-mmap-threshold", "PHA_HTTP_MALLOC_MMAP_THRESHOLD", "BYTES",
+	"32MiB", "glibc: smaller blocks from the heap, up to 2x kept free (0: glibc's rule)"},
 };
 
 /* Print --help. */
@@ -512,6 +515,12 @@ fe_config_load(int argc, char **argv, FeConfig *cfg)
 				if (ok == 0 && (cfg->max_body < 1024 || cfg->max_body > (size_t) 1 << 30))
 					ok = -1;
 				snprintf(err, sizeof(err), "expected a size from 1KiB to 1GiB");
+				break;
+			case OPT_MALLOC_MMAP_THRESHOLD:
+				ok = parse_size(val[i], &cfg->malloc_mmap_threshold);
+				if (ok == 0 && cfg->malloc_mmap_threshold > (size_t) 32 << 20)
+					ok = -1;
+				snprintf(err, sizeof(err), "expected a size from 0 to 32MiB");
 				break;
 			case OPT_MAX_INFLIGHT:
 				ok = parse_size(val[i], &cfg->max_inflight_bytes);

@@ -41,6 +41,7 @@ typedef struct FeConfig
 	char	   *bearer_token_file;	/* NULL = no bearer token */
 	char	   *basic_auth_file;	/* NULL = no basic auth */
 	int			ha_metrics_ttl_ms;	/* cache of the HA state (ha_metrics.c) */
+	size_t		malloc_mmap_threshold;	/* glibc thresholds (malloc_tune.c); 0 = its own */
 } FeConfig;
 
 /* fe_config_load: 0 = run, 1 = --help/--version printed (exit 0), -1 = bad */

@@ -41,6 +41,7 @@
 #include "config.h"
 #include "exchange.h"
 #include "log.h"
+#include "malloc_tune.h"
 #include "metrics.h"
 #include "pool.h"
 #include "server.h"
@@ -110,6 +111,7 @@ main(int argc, char **argv)
 	if (rc < 0)
 		return 2;
 	fe_log_set_level(cfg.log_level);
+	fe_malloc_tune(cfg.malloc_mmap_threshold);
 	if (fe_auth_load(&cfg) != 0 || fe_tls_load(&cfg) != 0)
 	{
 		fe_auth_free();

@@ -23,7 +23,9 @@
 #   3. errors: 401 without the token, 400 for a body that is no ReadRequest, 413 over
 #      --max-read-body, 405 for GET, 500 (configuration) for a role without
 #      promscale_ha_reader, 503 + Retry-After with the database stopped;
-#   4. /metrics shows the reads (read_requests_total, bytes, frames, duration).
+#   4. /metrics shows the reads (read_requests_total, bytes, frames, duration);
+#   5. large SAMPLES answers do not fault the front end's memory in again each time
+#      (--malloc-mmap-threshold; a fourth front end with 0 shows glibc's own rule).
 # Prints ok:/FAILED: lines and "http_read: N checks, M failed"; exit 1 on a failure.
 # Needs: root, postgresql-15, curl, python3-snappy, promscale_ha installed (make install).
 # Ports: PHA_READ_PG_PORT (PostgreSQL, default 55496), PHA_READ_PORT (front ends, 19821 and up).
@@ -212,6 +214,63 @@ check "... read bytes in and out" eval 'grep -q "^promscale_ha_http_read_request
 check "... streamed frames" grep -q '^promscale_ha_http_read_frames_total [1-9]' "$dir/metrics"
 check "... the duration histogram of handler=read" \
 	grep -q '^promscale_ha_http_request_duration_seconds_count{handler="read"} [1-9]' "$dir/metrics"
+
+# --- 5. large SAMPLES answers reuse the front end's memory: with glibc's own rule each
+# worker thread's heap was trimmed after such an answer and the next one faulted its
+# pages in again (--malloc-mmap-threshold). Two fresh front ends, the same history:
+# fe5 with the default (32MiB), fe4 with 0 (glibc's rule), for contrast
+fe4=http://127.0.0.1:$((http_port + 3))
+fe5=http://127.0.0.1:$((http_port + 4))
+"$pgbin/promscale-ha-http" --listen "127.0.0.1:$((http_port + 3))" --malloc-mmap-threshold 0 \
+	--db "host=$dir port=$port dbname=postgres user=pha_rw" >"$dir/fe4.log" 2>&1 &
+bg_pids+=($!)
+fe4_pid=$!
+"$pgbin/promscale-ha-http" --listen "127.0.0.1:$((http_port + 4))" \
+	--db "host=$dir port=$port dbname=postgres user=pha_rw" >"$dir/fe5.log" 2>&1 &
+bg_pids+=($!)
+fe5_pid=$!
+check_eq "--malloc-mmap-threshold over 32MiB is refused (exit 2)" 2 \
+	"$(timeout 10 "$pgbin/promscale-ha-http" --malloc-mmap-threshold 64MiB >/dev/null 2>&1; echo $?)"
+tb0=$((t0 + 60000))
+"$gen" --series 200 --samples 500 --step-ms 20 --start-ms "$tb0" --label test=big --values gauge \
+	-o "$dir/big.bin" || fatal "promscale-ha-gen (big)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Encoding: snappy' \
+	-H 'Content-Type: application/x-protobuf' -H @"$dir/h_token" --data-binary @"$dir/big.bin" "$fe1/write")
+check_eq "POST /write stores 200 series x 500 samples" 204 "$code"
+build "$dir/big.req" "$tb0" "$((tb0 + 10000))" samples "test=big"
+for _ in $(seq 1 50); do
+	curl -s -o /dev/null "$fe4/healthz" && curl -s -o /dev/null "$fe5/healthz" && break
+	sleep 0.1
+done
+# faults PORT PID: "status bytes faults" -- two warm-ups (the thread's heap grows), then
+# the page faults of 5 reads on the same kept-alive connection (a thread's heap is its own)
+faults() {
+	"$py" - "$1" "$2" "$dir/big.req" "$(cat "$dir/token")" <<'PY'
+import http.client, sys
+port, pid, req, token = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read(), sys.argv[4]
+def minflt():
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+hdr = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+       "X-Prometheus-Remote-Read-Version": "0.1.0", "Authorization": "Bearer " + token}
+for i in range(7):
+    if i == 2:
+        f0 = minflt()
+    c.request("POST", "/read", req, hdr)
+    r = c.getresponse()
+    body = r.read()
+    if r.status != 200:
+        break
+print(r.status, len(body), minflt() - f0)
+PY
+}
+read -r st1 len1 f1 <<<"$(faults "$((http_port + 4))" "$fe5_pid")"
+read -r st4 len4 f4 <<<"$(faults "$((http_port + 3))" "$fe4_pid")"
+check_eq "a SAMPLES answer of 100,000 samples: 200" 200 "$st1"
+check "... of ${len1} bytes (over 512 KiB)" test "${len1:-0}" -gt 524288
+check "... 5 more on one connection fault in fewer pages than one answer holds: $f1 (with glibc's own rule: $f4)" \
+	test "${f1:-999999}" -lt $((len1 / 4096))
 
 # --- the database stopped
 as_pg "$pgbin/pg_ctl" -D "$dir/data" stop -m fast -w -t 60 >/dev/null
