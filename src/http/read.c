@@ -569,19 +569,39 @@ answer_mismatch(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, const ch
 				   "(extension version mismatch?)", what);
 }
 
-/* The result has ended and row's body is the whole answer: send it, give all back. */
+/* libmicrohttpd is done with a body lent from a result (answer_whole). */
+static void
+clear_result(void *cls)
+{
+	PQclear((PGresult *) cls);
+}
+
+/*
+ * The result has ended and row's body is the whole answer: send it, give all
+ * back.  The body is lent to libmicrohttpd, not copied (a SAMPLES answer can
+ * be hundreds of MB): row is cleared when the response is freed.
+ */
 static enum MHD_Result
 answer_whole(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *row,
 			 const char *outcome, const char *ctype, const char *const *hdrs, int nhdrs)
 {
-	enum MHD_Result ret;
+	struct MHD_Response *resp;
 
-	ret = fe_respond_headers(conn, ex, 200, outcome, ctype, PQgetvalue(row, 0, 1),
-							 (size_t) PQgetlength(row, 0, 1), hdrs, nhdrs);
-	PQclear(row);
 	fe_pool_release(c, false);
 	read_slot_release();
-	return ret;
+	resp = MHD_create_response_from_buffer_with_free_callback_cls((size_t) PQgetlength(row, 0, 1),
+																  PQgetvalue(row, 0, 1),
+																  clear_result, row);
+	if (resp == NULL)
+	{
+		PQclear(row);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	for (int i = 0; i < nhdrs; i++)
+		if (hdrs[2 * i] != NULL && hdrs[2 * i + 1] != NULL)
+			MHD_add_response_header(resp, hdrs[2 * i], hdrs[2 * i + 1]);
+	return fe_respond_response(conn, ex, resp, 200, outcome);
 }
 
 /*
