@@ -360,6 +360,17 @@ queue(struct MHD_Connection *conn, FeExchange *ex, struct MHD_Response *resp,
 	return ret;
 }
 
+/* Content-Type and the nhdrs extra headers of hdrs (name, value pairs). */
+static void
+add_headers(struct MHD_Response *resp, const char *content_type, size_t len,
+			const char *const *hdrs, int nhdrs)
+{
+	add_content_type(resp, content_type, len);
+	for (int i = 0; i < nhdrs; i++)
+		if (hdrs[2 * i] != NULL && hdrs[2 * i + 1] != NULL)
+			MHD_add_response_header(resp, hdrs[2 * i], hdrs[2 * i + 1]);
+}
+
 /* Queue a response with a copied body and extra headers (see exchange.h). */
 enum MHD_Result
 fe_respond_headers(struct MHD_Connection *conn, FeExchange *ex, int status,
@@ -372,10 +383,27 @@ fe_respond_headers(struct MHD_Connection *conn, FeExchange *ex, int status,
 										   MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
-	add_content_type(resp, content_type, len);
-	for (int i = 0; i < nhdrs; i++)
-		if (hdrs[2 * i] != NULL && hdrs[2 * i + 1] != NULL)
-			MHD_add_response_header(resp, hdrs[2 * i], hdrs[2 * i + 1]);
+	add_headers(resp, content_type, len, hdrs, nhdrs);
+	return queue(conn, ex, resp, status, outcome);
+}
+
+/* Queue a response whose body is lent until release(cls) (see exchange.h). */
+enum MHD_Result
+fe_respond_lent(struct MHD_Connection *conn, FeExchange *ex, int status,
+				const char *outcome, const char *content_type, const char *body,
+				size_t len, const char *const *hdrs, int nhdrs,
+				void (*release) (void *), void *cls)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *) body,
+																  release, cls);
+	if (resp == NULL)
+	{
+		release(cls);
+		return MHD_NO;
+	}
+	add_headers(resp, content_type, len, hdrs, nhdrs);
 	return queue(conn, ex, resp, status, outcome);
 }
 

@@ -154,6 +154,17 @@ extern enum MHD_Result fe_respond_headers(struct MHD_Connection *conn, FeExchang
 										  const char *body, size_t len,
 										  const char *const *hdrs, int nhdrs);
 
+/*
+ * fe_respond_headers for a body that is lent, not copied: libmicrohttpd
+ * calls release(cls) once it is done with it (here on failure).
+ */
+extern enum MHD_Result fe_respond_lent(struct MHD_Connection *conn, FeExchange *ex,
+									   int status, const char *outcome,
+									   const char *content_type,
+									   const char *body, size_t len,
+									   const char *const *hdrs, int nhdrs,
+									   void (*release) (void *), void *cls);
+
 /* fe_respond_headers with at most one extra header (hdr_name NULL: none). */
 extern enum MHD_Result fe_respond(struct MHD_Connection *conn, FeExchange *ex,
 								  int status, const char *outcome,

@@ -585,23 +585,10 @@ static enum MHD_Result
 answer_whole(struct MHD_Connection *conn, FeExchange *ex, FeConn *c, PGresult *row,
 			 const char *outcome, const char *ctype, const char *const *hdrs, int nhdrs)
 {
-	struct MHD_Response *resp;
-
 	fe_pool_release(c, false);
 	read_slot_release();
-	resp = MHD_create_response_from_buffer_with_free_callback_cls((size_t) PQgetlength(row, 0, 1),
-																  PQgetvalue(row, 0, 1),
-																  clear_result, row);
-	if (resp == NULL)
-	{
-		PQclear(row);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	for (int i = 0; i < nhdrs; i++)
-		if (hdrs[2 * i] != NULL && hdrs[2 * i + 1] != NULL)
-			MHD_add_response_header(resp, hdrs[2 * i], hdrs[2 * i + 1]);
-	return fe_respond_response(conn, ex, resp, 200, outcome);
+	return fe_respond_lent(conn, ex, 200, outcome, ctype, PQgetvalue(row, 0, 1),
+						   (size_t) PQgetlength(row, 0, 1), hdrs, nhdrs, clear_result, row);
 }
 
 /*

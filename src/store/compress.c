@@ -14,10 +14,9 @@
  *	2. Its rows are read series by series, in time order, by one scan of
  *	   its heap (compress_read.c; what does not fit maintenance_work_mem
  *	   goes through temporary files), with a snapshot taken after the lock;
- *	   when the range was
- *	   compressed before (late data), the series' chunks in the range are
- *	   taken out (DELETE ... RETURNING) and merged, the chunk's value winning
- *	   a repeated time.  Each series becomes chunks of at most
+ *	   when the range was compressed before (late data), the series' chunks
+ *	   in the range are taken out (DELETE ... RETURNING) and merged, the
+ *	   chunk's value winning a repeated time.  Each series becomes chunks of at most
  *	   PHA_CHUNK_MAX_SAMPLES that never cross a UTC day (chunk_io.c), in
  *	   promscale_ha.chunk_format, inserted a thousand at a time.
  *	3. The partition is emptied (TRUNCATE: AccessExclusiveLock on it alone,
@@ -44,7 +43,6 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -57,8 +55,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"

@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * compress_read.c
- *	  A head partition's rows grouped by series, read for compression in
- *	  sequential passes over its heap.
+ *	  A head partition's rows grouped by series, read for compression by
+ *	  one scan of its heap.
  *
  * Reading a partition in (series, time) order through its unique index
  * fetches one heap page per row: a page holds one scrape of ~150 series, so
  * every page is visited ~150 times, out of order (three quarters of
- * compression's CPU, as 0.4.0 did it).  Here the heap is read once in
+ * compression's CPU, as earlier builds did it).  Here the heap is read once in
  * physical order and each series' rows are collected in one array pair
  * (a hash table by series_id); then each series is sorted by time if its
  * rows were not in time order (late writes, space reused after a delete),
@@ -47,6 +47,8 @@
 #define ROW_BYTES_ON_PAGE	(MAXALIGN(SizeofHeapTupleHeader + 3 * sizeof(int64)) + sizeof(ItemIdData))
 #define ROWS_PER_PAGE		((BLCKSZ - SizeOfPageHeaderData) / ROW_BYTES_ON_PAGE)
 #define ROW_BYTES_IN_MEMORY	32
+/* most batch files of one partition (each holds an 8 kB buffer while written) */
+#define MAX_BATCHES			1024
 
 /* One series' rows of the current batch. */
 typedef struct SeriesRows
@@ -75,23 +77,16 @@ typedef struct SeriesRows
 static AttrNumber
 column(Relation rel, const char *name, Oid type)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
+	Oid			found;
 
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-		{
-			if (att->atttypid != type)
-				elog(ERROR, "column \"%s\" of \"%s\" has type %s, not %s", name,
-					 RelationGetRelationName(rel), format_type_be(att->atttypid),
-					 format_type_be(type));
-			return att->attnum;
-		}
-	}
-	elog(ERROR, "\"%s\" has no column \"%s\"", RelationGetRelationName(rel), name);
-	return InvalidAttrNumber;	/* keep the compiler quiet */
+	if (a == InvalidAttrNumber)
+		elog(ERROR, "\"%s\" has no column \"%s\"", RelationGetRelationName(rel), name);
+	found = TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid;
+	if (found != type)
+		elog(ERROR, "column \"%s\" of \"%s\" has type %s, not %s", name,
+			 RelationGetRelationName(rel), format_type_be(found), format_type_be(type));
+	return a;
 }
 
 static void
@@ -291,7 +286,7 @@ pha_read_partition_by_series(Relation rel, Snapshot snap, PhaSeriesRowsFn fn, vo
 {
 	double		rows = (double) RelationGetNumberOfBlocks(rel) * ROWS_PER_PAGE;
 	double		budget = (double) maintenance_work_mem * 1024.0 / ROW_BYTES_IN_MEMORY;
-	int			batches = (int) Min(Max(ceil(rows / budget), 1), PHA_READ_MAX_BATCHES);
+	int			batches = (int) Min(Max(ceil(rows / budget), 1), MAX_BATCHES);
 	AttrNumber	att[3];
 	MemoryContext cxt;
 	MemoryContext file_cxt;

@@ -8,9 +8,6 @@
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
-/* Most batch files of one partition (each holds an 8 kB buffer while written). */
-#define PHA_READ_MAX_BATCHES 1024
-
 /*
  * Called once per series: its rows' times in ms, ascending and distinct, and
  * their values; the arrays are the callee's to change until it returns (and
