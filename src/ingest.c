@@ -406,13 +406,16 @@ decode_in_place(PhaRequest *req, const uint8_t *raw, size_t raw_len,
 	PhaFastRequest *fr = palloc(sizeof(PhaFastRequest));
 	PhaDecodeError err;
 	PhaSeriesScan *scan;
+	int			hits;
 
 	/* with promscale_ha.high_availability off the replica label is an ordinary label */
 	if (!pha_fast_parse(raw, raw_len, &req->limits,
 						pha_high_availability ? names->replica : NULL, pha_wire_cache_seed(),
 						&req->arena, fr))
 		return false;
-	pha_wire_cache_probe(fr);
+	hits = pha_wire_cache_probe(fr);
+	elog(DEBUG2, "promscale_ha: the series cache knew the label bytes of %d of %zu series",
+		 hits, fr->wr.n_timeseries);
 	for (size_t i = 0; i < fr->wr.n_timeseries; i++)
 	{
 		if ((i & 4095) == 4095)

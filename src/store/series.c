@@ -183,22 +183,32 @@ pha_series_invalidate(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(NULL);
 }
 
-/* Remember key in the cache, as pending until the transaction commits. */
+/*
+ * Remember key in the cache, as pending until the transaction commits.  Only
+ * a key the cache does not hold counts against promscale_ha.series_cache_size
+ * (as in wire_cache.c): a full cache is emptied for a new key, never for one
+ * it has.
+ */
 static void
 cache_put(const SeriesKey *key, int64 id)
 {
 	SeriesEntry *e;
-	bool		found;
 
 	if (series_cache == NULL)
 		series_cache_create();
-	if (pha_series_cache_size > 0 &&
-		hash_get_num_entries(series_cache) >= pha_series_cache_size)
+	e = hash_search(series_cache, key, HASH_FIND, NULL);
+	if (e == NULL)
 	{
-		series_cache_reset();
-		series_cache_create();
+		if (pha_series_cache_size > 0 &&
+			hash_get_num_entries(series_cache) >= pha_series_cache_size)
+		{
+			elog(DEBUG1, "promscale_ha: the series cache holds %ld series (promscale_ha.series_cache_size): emptied",
+				 (long) hash_get_num_entries(series_cache));
+			series_cache_reset();
+			series_cache_create();
+		}
+		e = hash_search(series_cache, key, HASH_ENTER, NULL);
 	}
-	e = hash_search(series_cache, key, HASH_ENTER, &found);
 	e->id = id;
 	if (npending == maxpending)
 	{

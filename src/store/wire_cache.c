@@ -227,34 +227,51 @@ copy_key(const uint8 *bytes, uint32 len)
 	return p;
 }
 
-/* At commit: the pending entries enter the cache.  Raises no error. */
+/* The entry of a key's bytes, or NULL when the table does not hold them. */
+static WireEntry *
+find_entry(uint64 hash, const uint8 *bytes, uint32 len)
+{
+	if (table == NULL)
+		return NULL;
+	for (uint32 slot = (uint32) hash & (table_size - 1); table[slot].bytes != NULL;
+		 slot = (slot + 1) & (table_size - 1))
+	{
+		if (table[slot].hash == hash && table[slot].len == len &&
+			memcmp(table[slot].bytes, bytes, len) == 0)
+			return &table[slot];
+	}
+	return NULL;
+}
+
+/*
+ * At commit: the pending entries enter the cache.  Raises no error.  Only a
+ * key the table does not hold counts against promscale_ha.series_cache_size:
+ * a key learned twice in one transaction (validated, then given its id) must
+ * not empty a table that is exactly full, or a backend whose active series
+ * number exactly the limit would keep only its last request's series.
+ */
 static void
 publish(void)
 {
 	for (int i = 0; i < npending; i++)
 	{
 		Pending    *pe = &pending[i];
+		WireEntry  *e = find_entry(pe->hash, pe->bytes, pe->len);
 		uint32		slot;
-		bool		present = false;
 
+		if (e != NULL)
+		{
+			if (pe->id != PHA_WIRE_VALID)
+				e->id = pe->id; /* an id for a validated key */
+			continue;
+		}
 		if (pha_series_cache_size > 0 && table_count >= (uint32) pha_series_cache_size)
 			clear_table();	/* full: refilled by the next requests */
 		if (!ensure_room())
 			break;
 		for (slot = (uint32) pe->hash & (table_size - 1); table[slot].bytes != NULL;
 			 slot = (slot + 1) & (table_size - 1))
-		{
-			if (table[slot].hash == pe->hash && table[slot].len == pe->len &&
-				memcmp(table[slot].bytes, pe->bytes, pe->len) == 0)
-			{
-				if (pe->id != PHA_WIRE_VALID)
-					table[slot].id = pe->id;	/* an id for a validated key */
-				present = true;
-				break;
-			}
-		}
-		if (present)
-			continue;
+			;
 		table[slot].bytes = copy_key(pe->bytes, pe->len);
 		if (table[slot].bytes == NULL)
 			break;

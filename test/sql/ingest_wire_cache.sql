@@ -68,6 +68,36 @@ COMMIT;
 SELECT samples_written, series_created FROM promscale_ha.write(:'c2');
 SELECT * FROM orphans;
 
+-- a cache exactly as large as the series it serves keeps them all.  31 series exist; a
+-- new backend (its caches empty) writes 20 of them, then the other 10 of 30, which fill
+-- promscale_ha.series_cache_size = 30, and the next request of all 30 finds every one
+-- (the DEBUG2 line counts the series whose label bytes the backend knew).  Filling it
+-- used to empty it, so that only the last request's 10 were known.  One series more
+-- than it holds empties it; the next requests refill it.
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
+\set f0 `:gen --series 31 --series-offset 300 --start-ms 1767225540000 --hex`
+SELECT samples_written, series_created FROM promscale_ha.write(:'f0');
+\c
+\getenv abs_builddir PG_ABS_BUILDDIR
+\set gen :abs_builddir '/promscale-ha-gen'
+SET promscale_ha.series_cache_size = 30;
+\set f1 `:gen --series 20 --series-offset 300 --start-ms 1767225600000 --hex`
+\set f2 `:gen --series 10 --series-offset 320 --start-ms 1767225600000 --hex`
+\set f3 `:gen --series 30 --series-offset 300 --start-ms 1767225660000 --hex`
+\set f4 `:gen --series 31 --series-offset 300 --start-ms 1767225720000 --hex`
+\set f5 `:gen --series 30 --series-offset 300 --start-ms 1767225780000 --hex`
+\set f6 `:gen --series 30 --series-offset 300 --start-ms 1767225840000 --hex`
+SET client_min_messages = debug2;
+SELECT samples_written, series_created FROM promscale_ha.write(:'f1');
+SELECT samples_written, series_created FROM promscale_ha.write(:'f2');
+SELECT samples_written, series_created FROM promscale_ha.write(:'f3');
+SELECT samples_written, series_created FROM promscale_ha.write(:'f4');
+SELECT samples_written, series_created FROM promscale_ha.write(:'f5');
+SELECT samples_written, series_created FROM promscale_ha.write(:'f6');
+RESET client_min_messages;
+RESET promscale_ha.series_cache_size;
+SELECT * FROM orphans;
+
 -- a delete of series empties the cache: the series are created anew
 DELETE FROM promscale_ha.samples_head;
 DELETE FROM promscale_ha.series;
