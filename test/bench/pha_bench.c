@@ -5,7 +5,7 @@
  *
  * One program, three modes, each driven by a plan file prepared by bench.py:
  *
- *	pha-bench pair  --db CONNINFO --plan FILE
+ *	pha-bench pair  --db CONNINFO [--mem] [--no-sorted] --plan FILE
  *		Section 1: for each line "label path lo_ms hi_ms newseries", calls
  *		promscale_ha.write($1) with the payload as a binary parameter on
  *		connection W, then (untimed) reads back exactly the rows that call
@@ -17,7 +17,9 @@
  *		caches, as two independent clients would.  For information, the same
  *		rows sorted by (series_id, time) are then timed into a third set,
  *		bench.samples_sorted / bench.series_sorted: what sorting a request's
- *		rows before the insert would give.
+ *		rows before the insert would give (left out with --no-sorted).  Section
+ *		5 runs this mode too (--no-sorted --mem), so that write()'s cost per
+ *		sample as active series grow stands next to COPY's of the same rows.
  *
  *	pha-bench write --db CONNINFO [-c N] [--mem] --plan FILE
  *		Lines "label samples path".  Consecutive lines with the same label are
@@ -49,9 +51,10 @@
  *	req   <label> <thread> <wall_ns> <cpu_ns> <received> <written> <dedup> <outcome> <hwm_kb> <anon_kb> <shmem_kb>
  *	http  <label> <thread> <wall_ns> <status>
  *	round <label> <wall_ns> <requests> <samples> <errors> <server_cpu_ns>
- *	pair  <label> <write_ns> <write_cpu_ns> <copy_ns> <copy_cpu_ns> <rows> <series_rows> <written> <copy_bytes> <payload_bytes> <sorted_copy_ns> <write_wal_bytes> <copy_wal_bytes>
+ *	pair  <label> <write_ns> <write_cpu_ns> <copy_ns> <copy_cpu_ns> <rows> <series_rows> <written> <copy_bytes> <payload_bytes> <sorted_copy_ns> <write_wal_bytes> <copy_wal_bytes> [<hwm_kb> <anon_kb> <shmem_kb>]
  *	(WAL bytes: pg_current_wal_insert_lsn() asked on connection X, untimed, right
- *	before and after the write() and the COPY, commit records included)
+ *	before and after the write() and the COPY, commit records included;
+ *	sorted_copy_ns 0 with --no-sorted; the memory of W's backend with --mem)
  *
  *-------------------------------------------------------------------------
  */
@@ -109,6 +112,7 @@ static const char *conninfo = "";
 static const char *url = NULL;
 static int	nconn = 1;
 static int	want_mem = 0;
+static int	want_sorted = 1;	/* pair mode: also time the sorted copy */
 
 static const char *perf_ctl = NULL;
 static int	cpu_roots[8];
@@ -889,25 +893,37 @@ run_pair(void)
 		l3 = wal_pos(x);
 
 		/* timed: the same rows sorted by (series_id, time), into a third set */
-		snprintf(q, sizeof(q),
-				 "SELECT series_id, time, value FROM promscale_ha.samples WHERE %s "
-				 "ORDER BY series_id, time", range);
-		copy_out(x, q, &sorted);
-		t4 = now_ns();
-		if (it->newseries)
+		t4 = t5 = 0;
+		if (want_sorted)
 		{
-			db_exec(c, "BEGIN");
-			copy_in(c, "bench.series_sorted", &series);
-			copy_in(c, "bench.samples_sorted", &sorted);
-			db_exec(c, "COMMIT");
+			snprintf(q, sizeof(q),
+					 "SELECT series_id, time, value FROM promscale_ha.samples WHERE %s "
+					 "ORDER BY series_id, time", range);
+			copy_out(x, q, &sorted);
+			t4 = now_ns();
+			if (it->newseries)
+			{
+				db_exec(c, "BEGIN");
+				copy_in(c, "bench.series_sorted", &series);
+				copy_in(c, "bench.samples_sorted", &sorted);
+				db_exec(c, "COMMIT");
+			}
+			else
+				copy_in(c, "bench.samples_sorted", &sorted);
+			t5 = now_ns();
 		}
-		else
-			copy_in(c, "bench.samples_sorted", &sorted);
-		t5 = now_ns();
-		printf("pair\t%s\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%zu\t%zu\t%lld\t%lld\t%lld\n",
+		printf("pair\t%s\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%zu\t%zu\t%lld\t%lld\t%lld",
 			   it->label, t1 - t0, c1 - c0, t3 - t2, c3 - c2, rows, srows, wr,
 			   samples.len + (it->newseries ? series.len : 0), it->len, t5 - t4,
 			   l1 - l0, l3 - l2);
+		if (want_mem)
+		{
+			long		hwm, anon, shm;
+
+			proc_mem(wpid, &hwm, &anon, &shm);
+			printf("\t%ld\t%ld\t%ld", hwm, anon, shm);
+		}
+		printf("\n");
 		fflush(stdout);
 		if (rows != wr)
 			die("%s: write() stored %lld samples but %lld rows were read back", it->path, wr, rows);
@@ -922,7 +938,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-			"usage: pha-bench pair  --db CONNINFO --plan FILE\n"
+			"usage: pha-bench pair  --db CONNINFO [--mem] [--no-sorted] --plan FILE\n"
 			"       pha-bench write --db CONNINFO [-c N] [--mem] [--cpu-tree PID]... --plan FILE\n"
 			"       pha-bench http  --url HOST:PORT/PATH [-c N] [--cpu-tree PID]... --plan FILE\n");
 	exit(2);
@@ -952,6 +968,8 @@ main(int argc, char **argv)
 			perf_ctl = argv[++i];
 		else if (strcmp(argv[i], "--mem") == 0)
 			want_mem = 1;
+		else if (strcmp(argv[i], "--no-sorted") == 0)
+			want_sorted = 0;
 		else
 			usage();
 	}
