@@ -39,6 +39,7 @@
 # query and request); traffic goes to 127.0.0.1 only.  A full run takes about
 # 5 minutes on 2 cores without section 6, and 25-30 minutes with it (section 6 about
 # 20 minutes, half of it write() ingesting the 47M samples), so 12 h rather than 24 h.
+# Disk: section 6 needs ~25 GB free under /tmp at its peak (it checks before ingesting).
 
 set -euo pipefail
 
@@ -65,7 +66,7 @@ while [ $# -gt 0 ]; do
 		args+=(--out "$(realpath -m "$1")")
 		;;
 	-h | --help)
-		sed -n '3,42p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '3,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)

@@ -498,7 +498,11 @@ class Storage:
         written = sum(int(r[6]) for r in reqs)
         bad = [r for r in reqs if r[8] != "stored"]
         if bad:
-            raise Failure(f"{db}: {len(bad)} requests were not stored (first: {bad[0]})")
+            # the client prints each failed write()'s error (PostgreSQL's message) to stderr
+            with open(os.path.join(self.work, f"out-storage-pg-{db}.tsv.err")) as ferr:
+                errs = [line.strip() for line in ferr if line.strip()][:3]
+            raise Failure(f"{db}: {len(bad)} requests were not stored (first: {bad[0]}; "
+                          f"errors: {' | '.join(errs) or 'none printed'})")
         cpu_s = sum(int(r[4]) for r in reqs) / 1e9
         busy = sum(int(r[3]) for r in reqs) / 1e9
         return {"samples": written, "wall": wall, "busy": busy, "cpu": cpu_s, "requests": len(reqs)}
@@ -887,6 +891,14 @@ SELECT json_build_object(
         self.create_db("st_random")
         S, E = self.window(cfg["hours"])
         ds = make_dataset(self.gen, self.work, "node", cfg["instances"], cfg["hours"], S, "node")
+        # the run at dcc6d89 took 23 GB at its peak for 47.3M samples (two databases of
+        # rows, their WAL, the peers' data): ~490 bytes a sample; a full disk shows up as
+        # write() errors in the middle of the ingest, so say it first
+        need = ds["samples"] * 600
+        free = shutil.disk_usage(self.work).free
+        if free < need:
+            raise Failure(f"storage needs about {need / 1e9:.0f} GB free in {self.work} for "
+                          f"{ds['samples']:,} samples; {free / 1e9:.0f} GB are free")
         r["data"] = {k: v for k, v in ds.items() if k not in ("labels", "plan")}
         qs = self.queries(ds)
         r["queries"] = [(k, t, sel, lo, hi) for k, t, sel, lo, hi in qs]
