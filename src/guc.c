@@ -187,7 +187,7 @@ pha_guc_init(void)
 
 	DefineCustomIntVariable("promscale_ha.series_cache_size",
 							"Most series ids each backend keeps in its cache.",
-							"About 100 bytes each; when full the cache is emptied and refilled. "
+							"About 270 bytes each for 10-label series; a new series when full empties the cache, which refills. "
 							"0 means no limit.",
 							&pha_series_cache_size, 1000000, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
