@@ -308,29 +308,36 @@ follower_one_group(PhaRequest *req, const uint8 *raw, size_t raw_len, const PhaL
 	PhaOneGroup *og;
 	PhaSeriesScan one;
 	PhaClusterState st;
+	PhaHaValues first;
 	char		cluster[PHA_NAME_LEN];
 	size_t		n;
 
 	if (pha_shared == NULL || !pha_high_availability || names->cluster != pha_cluster_label ||
 		names->replica != pha_replica_label)
 		return false;
-	og = palloc(sizeof(PhaOneGroup));
-	if (!pha_fast_one_group(raw, raw_len, &req->limits, names->cluster, names->replica,
-							req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, &req->arena, og) ||
-		og->cluster_len >= PHA_NAME_LEN || og->replica_len >= PHA_NAME_LEN)
-		return false;
 
 	/*
 	 * The replica that leads now (as shared memory has it, one shared lock)
-	 * would not be a follower: spare it the hashing and the probe.  Only a
-	 * shortcut: the decision is the election's, whichever path runs.
+	 * would not be a follower: spare it the walk, the hashing and the probe.
+	 * Only a shortcut, read from the first series: the decision is the
+	 * election's, whichever path runs (a request of several groups is not
+	 * one group's anyway).
 	 */
-	memcpy(cluster, og->cluster, og->cluster_len);
-	cluster[og->cluster_len] = '\0';
-	if (pha_read_cluster(cluster, &st) && strlen(st.leader) == og->replica_len &&
-		memcmp(st.leader, og->replica, og->replica_len) == 0)
+	if (pha_fast_first_ha(raw, raw_len, names->cluster, names->replica, &first) &&
+		first.cluster_len < PHA_NAME_LEN)
+	{
+		memcpy(cluster, first.cluster, first.cluster_len);
+		cluster[first.cluster_len] = '\0';
+		if (pha_read_cluster(cluster, &st) && strlen(st.leader) == first.replica_len &&
+			memcmp(st.leader, first.replica, first.replica_len) == 0)
+			return false;
+	}
+	og = palloc(sizeof(PhaOneGroup));
+	if (!pha_fast_one_group(raw, raw_len, &req->limits, names->cluster, names->replica,
+							req->future_limit_ms, PHA_MIN_MS, PHA_MAX_MS, pha_wire_cache_seed(),
+							&req->arena, og) ||
+		og->cluster_len >= PHA_NAME_LEN || og->replica_len >= PHA_NAME_LEN)
 		return false;
-	pha_fast_one_group_hash(og, pha_wire_cache_seed());
 	n = og->fr.wr.n_timeseries;
 	if (pha_wire_cache_probe(&og->fr) != (int) n)
 		return false;			/* a series not seen before: validated in full */

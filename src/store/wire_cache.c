@@ -33,6 +33,7 @@
 #include "store/wire_cache.h"
 
 #define KEY_BLOCK		(1024 * 1024)
+#define PROBE_AHEAD		8		/* series a probe's loads are issued ahead */
 
 typedef struct WireEntry
 {
@@ -121,6 +122,22 @@ pha_wire_cache_probe(PhaFastRequest *fr)
 		const PhaWireKey *key = &fr->keys[i];
 		uint32		slot;
 
+		/*
+		 * The table is far larger than the CPU's caches and every series
+		 * lands in a random slot: load the slot of the series PROBE_AHEAD * 2
+		 * on, and the key bytes of the one PROBE_AHEAD on (its slot loaded
+		 * by now), so that their misses overlap this one's (a request of
+		 * known series is otherwise a chain of ~100 ns waits).
+		 */
+		if (i + 2 * PROBE_AHEAD < fr->wr.n_timeseries)
+			__builtin_prefetch(&table[(uint32) fr->keys[i + 2 * PROBE_AHEAD].hash & (table_size - 1)]);
+		if (i + PROBE_AHEAD < fr->wr.n_timeseries)
+		{
+			const WireEntry *e = &table[(uint32) fr->keys[i + PROBE_AHEAD].hash & (table_size - 1)];
+
+			__builtin_prefetch(e->bytes);
+			__builtin_prefetch(e->bytes + 64);
+		}
 		if (!key->cacheable)
 			continue;
 		for (slot = (uint32) key->hash & (table_size - 1); table[slot].bytes != NULL;

@@ -99,18 +99,54 @@ hash_word(uint64_t h, uint64_t w)
 	return rotl64(h, 29) * 0xBF58476D1CE4E5B9ULL;
 }
 
+/*
+ * Mix n bytes into h: four independent lanes of 8 bytes while 32 remain (the
+ * multiplies of one lane do not wait for the others'), then word by word, and
+ * the last 0-7 bytes as one word (overlapping loads).
+ */
 static uint64_t
 hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 {
 	uint64_t	w;
 
+	if (n >= 32)
+	{
+		uint64_t	l0 = h,
+					l1 = h ^ 0x452821E638D01377ULL,
+					l2 = h ^ 0xBE5466CF34E90C6CULL,
+					l3 = h ^ 0xC0AC29B7C97C50DDULL;
+
+		for (; n >= 32; p += 32, n -= 32)
+		{
+			uint64_t	w4[4];
+
+			memcpy(w4, p, 32);
+			l0 = hash_word(l0, w4[0]);
+			l1 = hash_word(l1, w4[1]);
+			l2 = hash_word(l2, w4[2]);
+			l3 = hash_word(l3, w4[3]);
+		}
+		h = hash_word(hash_word(hash_word(l0, l1), l2), l3);
+	}
 	for (; n >= 8; p += 8, n -= 8)
 	{
 		memcpy(&w, p, 8);
 		h = hash_word(h, w);
 	}
-	w = 0;
-	memcpy(&w, p, n);
+	/* the last 0-7 bytes in one word, without a store and reload of a copy */
+	if (n >= 4)
+	{
+		uint32_t	lo,
+					hi;
+
+		memcpy(&hi, p, 4);
+		memcpy(&lo, p + n - 4, 4);
+		w = ((uint64_t) hi << 32) | lo;
+	}
+	else if (n > 0)
+		w = ((uint64_t) p[0] << 16) | ((uint64_t) p[n >> 1] << 8) | p[n - 1];
+	else
+		w = 0;
 	return hash_word(h, w ^ ((uint64_t) n << 56));
 }
 
@@ -134,6 +170,42 @@ pha_wire_key_equal(const PhaWireKey *key, const uint8_t *p, size_t len)
 		(key->len[1] == 0 || memcmp(p + key->len[0], key->part[1], key->len[1]) == 0);
 }
 
+/*
+ * A field of a TimeSeries in the usual encoding -- the one-byte key of field
+ * 1 or 2, length-delimited, a one-byte length -- read without a call, with the
+ * result pha_pb_get_field gives; anything else goes to it.
+ */
+static inline bool
+get_series_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt,
+				 const uint8_t **sub, const uint8_t **sub_end)
+{
+	const uint8_t *q = *p;
+
+	if (end - q >= 2 && (q[0] == 0x0A || q[0] == 0x12) && q[1] < 0x80 &&
+		(size_t) q[1] <= (size_t) (end - q) - 2)
+	{
+		*field = q[0] >> 3;
+		*wt = PHA_PB_WT_LEN;
+		*sub = q + 2;
+		*sub_end = *p = q + 2 + q[1];
+		return true;
+	}
+	return pha_pb_get_field(p, end, field, wt, sub, sub_end);
+}
+
+/* A series of nl labels and ns samples read: its own allocations, and the counts. */
+static void
+count_series_end(Counts *c, size_t nl, size_t ns)
+{
+	add_alloc(c, sizeof(Prometheus__TimeSeries));
+	add_alloc(c, nl * sizeof(void *));
+	add_alloc(c, ns * sizeof(void *));
+	add_slabs(c, nl + ns);
+	c->nlabels += nl;
+	c->nsamples += ns;
+	c->nseries++;
+}
+
 /* First pass over one series: count, and add protobuf-c's allocations to the bound. */
 static bool
 count_series(const uint8_t *p, const uint8_t *end, Counts *c)
@@ -148,7 +220,7 @@ count_series(const uint8_t *p, const uint8_t *end, Counts *c)
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) || wt != PHA_PB_WT_LEN ||
+		if (!get_series_field(&p, end, &field, &wt, &sub, &sub_end) || wt != PHA_PB_WT_LEN ||
 			(field != 1 && field != 2))
 			return false;		/* exemplars, histograms, unknown fields */
 		if (field == 1)
@@ -169,13 +241,7 @@ count_series(const uint8_t *p, const uint8_t *end, Counts *c)
 			add_alloc(c, sizeof(Prometheus__Sample));
 		}
 	}
-	add_alloc(c, sizeof(Prometheus__TimeSeries));
-	add_alloc(c, nl * sizeof(void *));
-	add_alloc(c, ns * sizeof(void *));
-	add_slabs(c, nl + ns);
-	c->nlabels += nl;
-	c->nsamples += ns;
-	c->nseries++;
+	count_series_end(c, nl, ns);
 	return true;
 }
 
@@ -306,6 +372,28 @@ read_sample(const uint8_t *p, const uint8_t *end, Prometheus__Sample *s)
 	return true;
 }
 
+/*
+ * read_sample for the usual encoding, the value (fixed64) then the timestamp
+ * (a varint) and nothing else, read without a call; anything else goes to
+ * read_sample.
+ */
+static inline bool
+read_sample_short(const uint8_t *p, const uint8_t *end, Prometheus__Sample *s)
+{
+	const uint8_t *q = p + 10;
+	uint64_t	v;
+
+	if (end - p >= 11 && p[0] == 0x09 && p[9] == 0x10 &&
+		pha_pb_get_varint(&q, end, &v) && q == end)
+	{
+		memcpy(&s->value, p + 1, 8);
+		s->timestamp = (int64_t) v;
+		return true;
+	}
+	s->timestamp = 0;
+	return read_sample(p, end, s);
+}
+
 /* Byte-wise order of two names, as Prometheus sorts them. */
 static inline int
 name_cmp(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
@@ -353,7 +441,7 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 				   *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
+		if (!get_series_field(&p, end, &field, &wt, &sub, &sub_end))
 			return false;
 		if (field == 1)
 		{
@@ -389,7 +477,7 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 			Prometheus__Sample *s = f->samples++;
 
 			*s = sample_init;
-			if (!read_sample(sub, sub_end, s))
+			if (!read_sample_short(sub, sub_end, s))
 				return false;
 			f->sptr[ts->n_samples++] = s;
 		}
@@ -527,13 +615,15 @@ typedef struct OneWalk
 } OneWalk;
 
 /*
- * One series of the one-group walk: its key (as fill_series makes it, not yet
- * hashed) and its HA values, its samples added to out.  False unless the key
- * is cacheable and both HA values equal the first series' (set by the first).
+ * One series of the one-group walk, in one pass: its counts into c (as
+ * count_series counts), its key (as fill_series makes it, not yet hashed) and
+ * its HA values, its samples added to out.  False unless count_series would
+ * accept the series, the key is cacheable and both HA values equal the first
+ * series' (set by the first).
  */
 static bool
 one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *out,
-		   PhaWireKey *key)
+		   PhaWireKey *key, Counts *c)
 {
 	const uint8_t *first = NULL,
 			   *last = NULL,
@@ -542,7 +632,8 @@ one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *
 	ProtobufCBinaryData prev = {0, NULL},
 				cv = {0, NULL},
 				rv = {0, NULL};
-	size_t		nl = 0;
+	size_t		nl = 0,
+				ns = 0;
 	const PhaDecodeLimits *lim = w->limits;
 
 	while (p < end)
@@ -553,12 +644,19 @@ one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *
 				   *sub = NULL,
 				   *sub_end = NULL;
 
-		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end))
-			return false;
+		if (!get_series_field(&p, end, &field, &wt, &sub, &sub_end) || wt != PHA_PB_WT_LEN)
+			return false;		/* exemplars, histograms, unknown fields, malformed */
 		if (field == 1)
 		{
 			Prometheus__Label l;
+			size_t		len = (size_t) (sub_end - sub);
 
+			if (len > ARENA_BLOCK / 8)
+				return false;	/* a huge label: the decoder judges */
+			/* as count_series: the Label, its name and value copied */
+			add_alloc(c, sizeof(Prometheus__Label));
+			add_alloc(c, len);
+			add_alloc(c, 0);
 			if (!read_label_short(sub, sub_end, &l))
 				return false;
 			if (first != NULL && start != last)
@@ -582,13 +680,14 @@ one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *
 			prev = l.name;
 			nl++;
 		}
-		else
+		else if (field == 2)
 		{
 			Prometheus__Sample s;
 			int64_t		t;
 
-			s.timestamp = 0;
-			if (!read_sample(sub, sub_end, &s))
+			add_alloc(c, sizeof(Prometheus__Sample));
+			ns++;
+			if (!read_sample_short(sub, sub_end, &s))
 				return false;
 			t = s.timestamp;
 			if (t < w->min_time || t > w->max_time)
@@ -604,7 +703,10 @@ one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *
 				out->nsamples++;
 			}
 		}
+		else
+			return false;
 	}
+	count_series_end(c, nl, ns);
 	if (first == NULL || rs == NULL || cv.data == NULL ||
 		(lim->max_labels > 0 && nl > lim->max_labels))
 		return false;
@@ -631,7 +733,7 @@ bool
 pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
 				   const char *cluster_label, const char *replica_label,
 				   int64_t future_limit, int64_t min_time, int64_t max_time,
-				   PhaArena *arena, PhaOneGroup *out)
+				   uint64_t seed, PhaArena *arena, PhaOneGroup *out)
 {
 	static const Prometheus__WriteRequest wr_init = PROMETHEUS__WRITE_REQUEST__INIT;
 	const uint8_t *p = raw;
@@ -672,7 +774,7 @@ pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *li
 	out->fr.ids = pha_arena_alloc(arena, n * sizeof(int64_t));
 	if (out->fr.keys == NULL || out->fr.ids == NULL)
 		return false;
-	/* pha_fast_parse's counting pass and the walk, series by series */
+	/* pha_fast_parse's counting pass and the walk, together, series by series */
 	memset(&c, 0, sizeof(c));
 	for (p = raw, i = 0; p < end; i++)
 	{
@@ -681,10 +783,13 @@ pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *li
 		const uint8_t *sub = NULL,
 				   *sub_end = NULL;
 
+		PhaWireKey *key = &out->fr.keys[i];
+
 		if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) ||
-			!count_series(sub, sub_end, &c) ||
-			!one_series(sub, sub_end, &w, out, &out->fr.keys[i]))
+			!one_series(sub, sub_end, &w, out, key, &c))
 			return false;
+		/* hashed now, while its bytes are in the cache */
+		key->hash = pha_wire_hash(key->part[0], key->len[0], key->part[1], key->len[1], seed);
 	}
 	if (!within_bounds(raw_len, limits, &c))
 		return false;
@@ -698,13 +803,44 @@ pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *li
 	return true;
 }
 
-void
-pha_fast_one_group_hash(PhaOneGroup *og, uint64_t seed)
+bool
+pha_fast_first_ha(const uint8_t *raw, size_t raw_len, const char *cluster_label,
+				  const char *replica_label, PhaHaValues *out)
 {
-	for (size_t i = 0; i < og->fr.wr.n_timeseries; i++)
-	{
-		PhaWireKey *key = &og->fr.keys[i];
+	const uint8_t *p = raw;
+	const uint8_t *end = raw + raw_len;
+	const uint8_t *sub = NULL,
+			   *sub_end = NULL;
+	uint32_t	field;
+	int			wt;
+	size_t		cl_len = strlen(cluster_label);
+	size_t		rl_len = strlen(replica_label);
 
-		key->hash = pha_wire_hash(key->part[0], key->len[0], key->part[1], key->len[1], seed);
+	memset(out, 0, sizeof(*out));
+	if (!pha_pb_get_field(&p, end, &field, &wt, &sub, &sub_end) || field != 1 || wt != PHA_PB_WT_LEN)
+		return false;
+	for (p = sub; p < sub_end && (out->cluster == NULL || out->replica == NULL);)
+	{
+		const uint8_t *lp = NULL,
+				   *lend = NULL;
+		Prometheus__Label l;
+
+		if (!get_series_field(&p, sub_end, &field, &wt, &lp, &lend) || wt != PHA_PB_WT_LEN)
+			return false;
+		if (field != 1)
+			continue;
+		if (!read_label_short(lp, lend, &l))
+			return false;
+		if (name_is(&l.name, replica_label, rl_len))
+		{
+			out->replica = l.value.data;
+			out->replica_len = l.value.len;
+		}
+		else if (name_is(&l.name, cluster_label, cl_len))
+		{
+			out->cluster = l.value.data;
+			out->cluster_len = l.value.len;
+		}
 	}
+	return out->cluster != NULL && out->replica != NULL;
 }

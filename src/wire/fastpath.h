@@ -92,18 +92,33 @@ typedef struct PhaOneGroup
  * and a key pha_fast_parse would call cacheable; returns false otherwise,
  * having decided nothing, and for all that pha_fast_parse refuses.  Only
  * label names and the two HA values are read, never other labels' values:
- * the caller must hash the keys (pha_fast_one_group_hash) and find every
- * one in its cache (labels validated before) before trusting the request;
- * the replica label, outside the keys, is checked here as pha_fast_parse
- * checks it.
+ * the keys are hashed with seed as pha_fast_parse hashes them, and the
+ * caller must find every one in its cache (labels validated before) before
+ * trusting the request; the replica label, outside the keys, is checked here
+ * as pha_fast_parse checks it.
  */
 extern bool pha_fast_one_group(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
 							   const char *cluster_label, const char *replica_label,
 							   int64_t future_limit, int64_t min_time, int64_t max_time,
-							   PhaArena *arena, PhaOneGroup *out);
+							   uint64_t seed, PhaArena *arena, PhaOneGroup *out);
 
-/* Hash og's keys with seed, as pha_fast_parse hashes its keys. */
-extern void pha_fast_one_group_hash(PhaOneGroup *og, uint64_t seed);
+/* The two HA label values of a series, pointing into the request. */
+typedef struct PhaHaValues
+{
+	const uint8_t *cluster;
+	size_t		cluster_len;
+	const uint8_t *replica;
+	size_t		replica_len;
+} PhaHaValues;
+
+/*
+ * The values of cluster_label and replica_label in the first series of raw,
+ * read without validating anything: true when both were found.  Only a hint
+ * (a caller may skip the one-group walk for a replica that leads); nothing
+ * may be trusted from it.
+ */
+extern bool pha_fast_first_ha(const uint8_t *raw, size_t raw_len, const char *cluster_label,
+							  const char *replica_label, PhaHaValues *out);
 
 /* 64-bit hash of the two parts of a key, with a seed (not cryptographic). */
 extern uint64_t pha_wire_hash(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,

@@ -13,6 +13,8 @@
  *	   walk reports (one group);
  *	 - its sample statistics (kept, future, span, bad times) are those of
  *	   pha_fast_parse's samples;
+ *	 - pha_fast_first_ha, the hint ingest.c reads before the walk, finds the
+ *	   same two values in the first series;
  *	 - nothing is read outside the request (exact-size copy, ASan).
  *
  * Input: one mode byte and a body, as in fuzz_decode.c, whose corpus it
@@ -75,6 +77,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	PhaArena	farena;
 	PhaDecodeError err;
 	PhaOneGroup og;
+	PhaHaValues first;
+	bool		first_found;
 	PhaFastRequest fr;
 	size_t		kept = 0,
 				future = 0;
@@ -109,12 +113,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (raw_len > 0)
 		memcpy(copy, raw, raw_len);
 
-	if (pha_fast_one_group(copy, raw_len, lim, cl, rl, FUTURE_LIMIT, MIN_TIME, MAX_TIME,
+	/* the leader hint reads any bytes safely (ASan), whatever it finds */
+	first_found = pha_fast_first_ha(copy, raw_len, cl, rl, &first);
+	if (pha_fast_one_group(copy, raw_len, lim, cl, rl, FUTURE_LIMIT, MIN_TIME, MAX_TIME, 42,
 						   &oarena, &og))
 	{
 		size_t		n = og.fr.wr.n_timeseries;
 
-		pha_fast_one_group_hash(&og, 42);
+		CHECK(first_found && first.cluster == og.cluster && first.cluster_len == og.cluster_len &&
+			  first.replica == og.replica && first.replica_len == og.replica_len,
+			  "the leader hint does not name the walk's group");
 
 		CHECK(pha_fast_parse(copy, raw_len, lim, rl, 42, &farena, &fr),
 			  "the walk took a request pha_fast_parse refuses");
