@@ -369,8 +369,8 @@ scan_in_place(PhaRequest *req, PhaFastRequest *fr, const PhaLabelNames *names)
 	for (size_t i = 0; i < n; i++)
 	{
 		Prometheus__TimeSeries *ts = fr->wr.timeseries[i];
-		Prometheus__Label *cl = pha_find_label(ts, names->cluster, clen);
-		Prometheus__Label *rl = pha_find_label(ts, names->replica, rlen);
+		Prometheus__Label *cl = fr->ha ? fr->ha[2 * i] : pha_find_label(ts, names->cluster, clen);
+		Prometheus__Label *rl = fr->ha ? fr->ha[2 * i + 1] : pha_find_label(ts, names->replica, rlen);
 
 		if (cl == NULL || rl == NULL)
 			return NULL;
@@ -417,7 +417,8 @@ decode_in_place(PhaRequest *req, const uint8_t *raw, size_t raw_len,
 
 	/* with promscale_ha.high_availability off the replica label is an ordinary label */
 	if (!pha_fast_parse(raw, raw_len, &req->limits,
-						pha_high_availability ? names->replica : NULL, pha_wire_cache_seed(),
+						pha_high_availability ? names->replica : NULL,
+						pha_high_availability ? names->cluster : NULL, pha_wire_cache_seed(),
 						&req->arena, fr))
 		return false;
 	hits = pha_wire_cache_probe(fr);
@@ -434,13 +435,26 @@ decode_in_place(PhaRequest *req, const uint8_t *raw, size_t raw_len,
 		fr->ids[i] = PHA_WIRE_VALID;
 		pha_wire_cache_remember(&fr->keys[i], PHA_WIRE_VALID);
 	}
+	/* the HA labels of series without a key, looked up now that they are validated */
+	if (fr->ha != NULL)
+	{
+		for (size_t i = 0; i < fr->wr.n_timeseries; i++)
+		{
+			if (fr->keys[i].cacheable)
+				continue;
+			fr->ha[2 * i] = pha_find_label(fr->wr.timeseries[i], names->cluster,
+										   strlen(names->cluster));
+			fr->ha[2 * i + 1] = pha_find_label(fr->wr.timeseries[i], names->replica,
+											   strlen(names->replica));
+		}
+	}
 	/* a follower is decided here, as from the label-only scan */
 	if (pha_shared != NULL && names->cluster == pha_cluster_label &&
 		names->replica == pha_replica_label &&
 		(scan = scan_in_place(req, fr, names)) != NULL &&
 		follower_decide(req, scan, fr->wr.n_timeseries))
 		return true;
-	pha_group_add_request(req, &fr->wr, NULL, NULL, names);
+	pha_group_add_request(req, &fr->wr, NULL, NULL, names, fr->ha);
 	req->fast = fr;
 	return true;
 }
@@ -482,7 +496,7 @@ pha_request_add_payload(PhaRequest *req, const uint8 *payload, size_t len,
 										   only_cluster, only_replica) : 0));
 		return false;
 	}
-	pha_group_add_request(req, wr, only_cluster, only_replica, names);
+	pha_group_add_request(req, wr, only_cluster, only_replica, names, NULL);
 	return true;
 }
 

@@ -113,7 +113,7 @@ remove_label(Prometheus__TimeSeries *ts, Prometheus__Label *l)
 void
 pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 					  const char *only_cluster, const char *only_replica,
-					  const PhaLabelNames *names)
+					  const PhaLabelNames *names, Prometheus__Label *const *ha)
 {
 	size_t		clen = strlen(names->cluster);
 	size_t		rlen = strlen(names->replica);
@@ -123,9 +123,20 @@ pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 	for (size_t i = 0; i < wr->n_timeseries; i++)
 	{
 		Prometheus__TimeSeries *ts = wr->timeseries[i];
-		Prometheus__Label *cl = pha_find_label(ts, names->cluster, clen);
-		Prometheus__Label *rl = pha_find_label(ts, names->replica, rlen);
+		Prometheus__Label *cl = NULL;
+		Prometheus__Label *rl = NULL;
 		int			g = -1;
+
+		if (ha != NULL)
+		{
+			cl = ha[2 * i];
+			rl = ha[2 * i + 1];
+		}
+		else if (pha_high_availability || replay)	/* with HA off they are ordinary labels */
+		{
+			cl = pha_find_label(ts, names->cluster, clen);
+			rl = pha_find_label(ts, names->replica, rlen);
+		}
 
 		if ((i & 4095) == 4095)
 			CHECK_FOR_INTERRUPTS();

@@ -13,13 +13,15 @@
 
 /*
  * Add the series of a decoded, validated request to req, finding the HA
- * labels by names.  With only_cluster and only_replica set (replay), only
- * that group's series are taken and marked as replayed; otherwise every
- * series, and the counts are updated.
+ * labels by names, or taking them from ha when given (ha[2i] and ha[2i + 1]:
+ * series i's labels named names->cluster and names->replica, or NULL).  With
+ * only_cluster and only_replica set (replay), only that group's series are
+ * taken and marked as replayed; otherwise every series, and the counts are
+ * updated.
  */
 extern void pha_group_add_request(PhaRequest *req, Prometheus__WriteRequest *wr,
 								  const char *only_cluster, const char *only_replica,
-								  const PhaLabelNames *names);
+								  const PhaLabelNames *names, Prometheus__Label *const *ha);
 
 /*
  * Group a request from its label-only scan (scan.c).  Returns false, adding

@@ -410,6 +410,8 @@ typedef struct Fill
 	const PhaDecodeLimits *limits;
 	const char *rl;
 	size_t		rl_len;
+	const char *cl;				/* NULL: out->ha is not filled */
+	size_t		cl_len;
 	uint64_t	seed;
 	Prometheus__Label **lptr;
 	Prometheus__Label *labels;
@@ -420,7 +422,7 @@ typedef struct Fill
 /* Second pass over one series: fill ts and its key. */
 static bool
 fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSeries *ts,
-			PhaWireKey *key)
+			PhaWireKey *key, Prometheus__Label **ha)
 {
 	static const Prometheus__Label label_init = PROMETHEUS__LABEL__INIT;
 	static const Prometheus__Sample sample_init = PROMETHEUS__SAMPLE__INIT;
@@ -430,6 +432,8 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 			   *re = NULL;
 	bool		ok = true;
 	const PhaDecodeLimits *lim = f->limits;
+	Prometheus__Label *hc = NULL,
+			   *hr = NULL;
 
 	ts->labels = f->lptr;
 	ts->samples = f->sptr;
@@ -469,7 +473,11 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 					ok = false;
 				rs = start;
 				re = p;
+				hr = l;
 			}
+			else if (f->cl != NULL && l->name.len == f->cl_len &&
+					 memcmp(l->name.data, f->cl, f->cl_len) == 0)
+				hc = l;
 			ts->n_labels++;
 		}
 		else
@@ -487,6 +495,12 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 	if (lim->max_labels > 0 && ts->n_labels > lim->max_labels)
 		ok = false;
 	key->cacheable = ok && first != NULL;
+	if (ha != NULL)
+	{
+		/* sorted, unique, no empty value: validation keeps these labels */
+		ha[0] = key->cacheable ? hc : NULL;
+		ha[1] = key->cacheable ? hr : NULL;
+	}
 	if (!key->cacheable)
 	{
 		key->part[0] = key->part[1] = NULL;
@@ -504,7 +518,8 @@ fill_series(const uint8_t *p, const uint8_t *end, Fill *f, Prometheus__TimeSerie
 
 bool
 pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
-			   const char *replica_label, uint64_t seed, PhaArena *arena, PhaFastRequest *out)
+			   const char *replica_label, const char *cluster_label, uint64_t seed,
+			   PhaArena *arena, PhaFastRequest *out)
 {
 	static const Prometheus__WriteRequest wr_init = PROMETHEUS__WRITE_REQUEST__INIT;
 	static const Prometheus__TimeSeries ts_init = PROMETHEUS__TIME_SERIES__INIT;
@@ -537,6 +552,13 @@ pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits
 	if (f.rl_len == 8 && memcmp(replica_label, "__name__", 8) == 0)
 		f.rl_len = 0;			/* a key without __name__ could not vouch for it */
 	f.seed = seed;
+	/* both HA labels found as the keys are made, when the replica label is one */
+	f.cl = (f.rl_len > 0 && cluster_label != NULL && cluster_label[0] != '\0' &&
+			strcmp(cluster_label, replica_label) != 0) ? cluster_label : NULL;
+	f.cl_len = f.cl ? strlen(f.cl) : 0;
+	if (f.cl != NULL &&
+		(out->ha = pha_arena_alloc(arena, 2 * c.nseries * sizeof(Prometheus__Label *))) == NULL)
+		return false;
 
 	p = raw;
 	for (i = 0; p < end; i++)
@@ -551,7 +573,7 @@ pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits
 		ts[i] = ts_init;
 		out->wr.timeseries[i] = &ts[i];
 		out->ids[i] = PHA_WIRE_UNKNOWN;
-		if (!fill_series(sub, sub_end, &f, &ts[i], &out->keys[i]))
+		if (!fill_series(sub, sub_end, &f, &ts[i], &out->keys[i], out->ha ? &out->ha[2 * i] : NULL))
 			return false;
 	}
 	out->wr.n_timeseries = c.nseries;

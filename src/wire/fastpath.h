@@ -48,6 +48,15 @@ typedef struct PhaFastRequest
 	PhaWireKey *keys;
 	int64_t    *ids;
 	uint64_t	generation;		/* the cache's generation when ids were filled */
+
+	/*
+	 * With both HA label names given: per series, ha[2i] and ha[2i + 1] are
+	 * its labels named cluster_label and replica_label, NULL when it has
+	 * none; valid where keys[i] is cacheable (whose labels validation leaves
+	 * as they are), NULL elsewhere: look those series' labels up after
+	 * validating them.  NULL when the names were not given.
+	 */
+	Prometheus__Label **ha;
 } PhaFastRequest;
 
 /*
@@ -58,11 +67,13 @@ typedef struct PhaFastRequest
  * might come near the decoder's memory bound.  On true the series are NOT
  * validated: the caller validates those the cache does not know
  * (pha_validate_series), and falls back to the full decoder when one fails.
- * replica_label (may be NULL) names the label set aside from the keys.
+ * replica_label (may be NULL) names the label set aside from the keys;
+ * with cluster_label too (may be NULL), out->ha finds both in every
+ * cacheable series.
  */
 extern bool pha_fast_parse(const uint8_t *raw, size_t raw_len, const PhaDecodeLimits *limits,
-						   const char *replica_label, uint64_t seed, PhaArena *arena,
-						   PhaFastRequest *out);
+						   const char *replica_label, const char *cluster_label, uint64_t seed,
+						   PhaArena *arena, PhaFastRequest *out);
 
 /*
  * A request whose series all carry the same two HA label values (the usual

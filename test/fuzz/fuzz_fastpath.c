@@ -25,6 +25,9 @@
  *	 - for every cacheable series: if its key labels alone are valid (what a
  *	   hit learned from an earlier series), the whole series is valid (the
  *	   replica label and the limits checked on the hit suffice);
+ *	 - for every cacheable series, the cluster and replica labels recorded
+ *	   (out->ha, which ingest.c uses instead of looking them up) are the
+ *	   decoder's, or both absent;
  *	 - nothing is read outside the request (exact-size copy, ASan).
  *
  * Input: one mode byte and a body, as in fuzz_decode.c, whose corpus it
@@ -49,6 +52,27 @@ static bool
 same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
 {
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The label named name in ts (linear: the decoder's series is sorted, but a miss must be sure), or NULL. */
+static const Prometheus__Label *
+label_named(const Prometheus__TimeSeries *ts, const char *name)
+{
+	size_t		len = strlen(name);
+
+	for (size_t i = 0; i < ts->n_labels; i++)
+		if (ts->labels[i]->name.len == len && memcmp(ts->labels[i]->name.data, name, len) == 0)
+			return ts->labels[i];
+	return NULL;
+}
+
+/* Both absent, or both present with the same name and value bytes. */
+static bool
+same_label(const Prometheus__Label *a, const Prometheus__Label *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return same_bytes(&a->name, &b->name) && same_bytes(&a->value, &b->value);
 }
 
 /* Are the labels of a and b, those named rl left out, the same list? */
@@ -128,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t		mode;
 	const PhaDecodeLimits *lim;
 	const char *rl;
+	const char *cl;
 	const uint8_t *raw;
 	size_t		raw_len;
 	uint8_t    *copy;
@@ -150,6 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = data[0];
 	lim = (mode & FUZZ_MODE_TIGHT_LIMITS) ? &fuzz_tight_limits : &fuzz_server_limits;
 	rl = (mode & FUZZ_MODE_BIT2) ? "r" : "__replica__";
+	cl = (mode & FUZZ_MODE_BIT2) ? "c" : "cluster";
 	pha_arena_init(&arena, fuzz_block_alloc, &fa);
 	pha_arena_init(&farena, fuzz_block_alloc, &fb);
 
@@ -175,7 +201,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(copy, raw, raw_len);
 
 	/* the fast path, as ingest.c's decode step runs it */
-	fast = pha_fast_parse(copy, raw_len, lim, rl, 42, &farena, &fr);
+	fast = pha_fast_parse(copy, raw_len, lim, rl, cl, 42, &farena, &fr);
 
 	/*
 	 * What a hit relies on, for every series, paired or not: when its key
@@ -235,6 +261,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < n; i++)
 		{
 			check_series(i, fr.wr.timeseries[i], wr->timeseries[i]);
+			if (fr.keys[i].cacheable)
+			{
+				CHECK(fr.ha != NULL, "no HA labels recorded");
+				CHECK(same_label(fr.ha[2 * i], label_named(wr->timeseries[i], cl)),
+					  "series %zu: the cluster label recorded differs from the decoder's", i);
+				CHECK(same_label(fr.ha[2 * i + 1], label_named(wr->timeseries[i], rl)),
+					  "series %zu: the replica label recorded differs from the decoder's", i);
+			}
 			if (hit_of[i] != SIZE_MAX)
 				CHECK(same_labels_but(wr->timeseries[i], wr->timeseries[hit_of[i]], rl),
 					  "series %zu and %zu have equal keys but different label sets", i, hit_of[i]);

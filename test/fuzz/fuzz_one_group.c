@@ -124,7 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  first.replica == og.replica && first.replica_len == og.replica_len,
 			  "the leader hint does not name the walk's group");
 
-		CHECK(pha_fast_parse(copy, raw_len, lim, rl, 42, &farena, &fr),
+		CHECK(pha_fast_parse(copy, raw_len, lim, rl, cl, 42, &farena, &fr),
 			  "the walk took a request pha_fast_parse refuses");
 		CHECK(fr.wr.n_timeseries == n, "%zu series, pha_fast_parse %zu", n, fr.wr.n_timeseries);
 		for (size_t i = 0; i < n; i++)
