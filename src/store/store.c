@@ -171,6 +171,74 @@ cmp_rows(const void *a, const void *b, void *arg)
 }
 
 /*
+ * order[] := the rows' positions in (series_id, time) order, the first of
+ * equal rows first (what cmp_rows gives).  A stable radix sort by series_id
+ * (11 bits a pass, as many passes as the ids' range needs): a request's
+ * series come in no order of their ids, and qsort's comparisons were 3% of a
+ * leader's CPU.  Each series' samples usually come in time order already;
+ * when some do not, qsort finishes the job.
+ */
+#define RADIX_BITS	11
+static void
+sort_rows(const PhaRows *rows, int *order)
+{
+	int			n = rows->n;
+	int64		lo = PG_INT64_MAX,
+				hi = PG_INT64_MIN;
+	uint64		range;
+	int		   *tmp;
+	int		   *src = order;
+	int		   *dst;
+	bool		in_order = true;
+
+	for (int i = 0; i < n; i++)
+	{
+		order[i] = i;
+		lo = Min(lo, rows->series_id[i]);
+		hi = Max(hi, rows->series_id[i]);
+		if (i > 0 && in_order &&
+			(rows->series_id[i - 1] > rows->series_id[i] ||
+			 (rows->series_id[i - 1] == rows->series_id[i] &&
+			  rows->time_ms[i - 1] > rows->time_ms[i])))
+			in_order = false;
+	}
+	if (in_order)
+		return;
+	range = (uint64) hi - (uint64) lo;
+	tmp = palloc_extended(n * sizeof(int), MCXT_ALLOC_HUGE);
+	dst = tmp;
+	for (int shift = 0; shift < 64 && (range >> shift) != 0; shift += RADIX_BITS)
+	{
+		int			count[(1 << RADIX_BITS) + 1] = {0};
+		int		   *swap;
+
+		for (int i = 0; i < n; i++)
+			count[(((uint64) rows->series_id[src[i]] - (uint64) lo) >> shift &
+				   ((1 << RADIX_BITS) - 1)) + 1]++;
+		for (int d = 0; d < (1 << RADIX_BITS); d++)
+			count[d + 1] += count[d];
+		for (int i = 0; i < n; i++)
+			dst[count[((uint64) rows->series_id[src[i]] - (uint64) lo) >> shift &
+					  ((1 << RADIX_BITS) - 1)]++] = src[i];
+		swap = src;
+		src = dst;
+		dst = swap;
+	}
+	if (src != order)
+		memcpy(order, src, n * sizeof(int));
+	pfree(tmp);
+	for (int i = 1; i < n; i++)
+	{
+		if (rows->series_id[order[i - 1]] == rows->series_id[order[i]] &&
+			rows->time_ms[order[i - 1]] > rows->time_ms[order[i]])
+		{
+			qsort_arg(order, n, sizeof(int), cmp_rows, (void *) rows);
+			return;
+		}
+	}
+}
+
+/*
  * COPY the rows into samples in (series_id, time) order -- the order of the
  * unique index, which makes its insertions cheaper (measured in
  * test/bench/RESULTS.md, section 1) -- errors (23505 on a repeat) propagate.
@@ -190,9 +258,7 @@ copy_rows(Oid relid, PhaRows *rows)
 	nsitem->p_rte->requiredPerms = ACL_INSERT;
 	ExecCheckRTPerms(pstate->p_rtable, true);
 
-	for (int i = 0; i < rows->n; i++)
-		order[i] = i;
-	qsort_arg(order, rows->n, sizeof(int), cmp_rows, rows);
+	sort_rows(rows, order);
 	copy_src = palloc0(sizeof(CopySource));
 	copy_src->rows = rows;
 	copy_src->order = order;

@@ -120,6 +120,34 @@ ROLLBACK;
 SELECT samples_written, series_created FROM promscale_ha.write(:'r2');
 SELECT * FROM state;
 
+-- rows in no order: 40 series (their ids ascend in no relation to the request's order),
+-- each sent three times in one request -- at t+60 s (gauge values), at t (counter
+-- values), at t+60 s again (special values: NaN, Inf, ...) -- are stored sorted by
+-- (series, time), and the first value sent for a (series, time) wins: every sample at
+-- t+60 s is the gauge's (finite), none the special one
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
+\set o1 `:gen --series 40 --series-offset 30000 --metrics 10 --start-ms 1767225660000 --values gauge --no-compress --hex`
+\set o2 `:gen --series 40 --series-offset 30000 --metrics 10 --start-ms 1767225600000 --no-compress --hex`
+\set o3 `:gen --series 40 --series-offset 30000 --metrics 10 --start-ms 1767225660000 --values special --no-compress --hex`
+SELECT samples_received, samples_written, series_created
+  FROM promscale_ha.write(snappy_literal(:'o1'::bytea || :'o2'::bytea || :'o3'::bytea));
+\set g1 `:gen --series 40 --series-offset 30000 --metrics 10 --start-ms 1767225660000 --values gauge --hex`
+CREATE TEMP TABLE first_sent AS
+  SELECT s.labels, x.value FROM promscale_ha.samples x JOIN promscale_ha.series s ON s.id = x.series_id
+  WHERE x.time = to_timestamp(1767225660);
+SELECT count(*) AS samples, count(DISTINCT series_id) AS series,
+       count(*) FILTER (WHERE time = to_timestamp(1767225660)
+                        AND value NOT IN ('NaN', 'Infinity', '-Infinity')) AS finite_at_t60
+  FROM promscale_ha.samples;
+-- the gauge request alone, on empty tables, stores the values the mixed request kept
+TRUNCATE promscale_ha.series, promscale_ha.samples_head;
+SELECT samples_written FROM promscale_ha.write(:'g1');
+SELECT count(*) AS same_as_the_gauge_alone FROM first_sent f
+  JOIN promscale_ha.series s ON s.labels = f.labels
+  JOIN promscale_ha.samples x ON x.series_id = s.id
+  WHERE float8send(x.value) = float8send(f.value);
+DROP TABLE first_sent;
+
 DROP VIEW inserted;
 DROP VIEW state;
 DROP FUNCTION snappy_literal(bytea);
