@@ -196,19 +196,17 @@ cache_put(const SeriesKey *key, int64 id)
 
 	if (series_cache == NULL)
 		series_cache_create();
-	e = hash_search(series_cache, key, HASH_FIND, NULL);
-	if (e == NULL)
+	/* a full cache is emptied only for a key it does not hold */
+	if (pha_series_cache_size > 0 &&
+		hash_get_num_entries(series_cache) >= pha_series_cache_size &&
+		hash_search(series_cache, key, HASH_FIND, NULL) == NULL)
 	{
-		if (pha_series_cache_size > 0 &&
-			hash_get_num_entries(series_cache) >= pha_series_cache_size)
-		{
-			elog(DEBUG1, "promscale_ha: the series cache holds %ld series (promscale_ha.series_cache_size): emptied",
-				 (long) hash_get_num_entries(series_cache));
-			series_cache_reset();
-			series_cache_create();
-		}
-		e = hash_search(series_cache, key, HASH_ENTER, NULL);
+		elog(DEBUG1, "promscale_ha: the series cache holds %ld series (promscale_ha.series_cache_size): emptied",
+			 (long) hash_get_num_entries(series_cache));
+		series_cache_reset();
+		series_cache_create();
 	}
+	e = hash_search(series_cache, key, HASH_ENTER, NULL);
 	e->id = id;
 	if (npending == maxpending)
 	{
@@ -421,15 +419,19 @@ static int	cmp_keys_by_index(const void *a, const void *b, void *arg);
 /*
  * Insert the missing series in hash order, all at once when none of them
  * exists by then, else with ON CONFLICT DO NOTHING; returns rows created.
+ * *resolved: every missing series' id is in ids (the batch created them
+ * all); otherwise the caller finds them in the cache.
  */
 static int
-insert_missing(Prometheus__TimeSeries **ts, SeriesKey *keys, int *miss, int nmiss)
+insert_missing(Prometheus__TimeSeries **ts, SeriesKey *keys, int *miss, int nmiss, int64 *ids,
+			   bool *resolved)
 {
 	Datum	   *names = palloc(nmiss * sizeof(Datum));
 	Datum	   *labels = palloc(nmiss * sizeof(Datum));
 	Datum	   *hashes = palloc(nmiss * sizeof(Datum));
 	int64	   *newids = palloc(nmiss * sizeof(int64));
 	int		   *uniq = palloc(nmiss * sizeof(int));
+	int		   *row_of = palloc(nmiss * sizeof(int));	/* miss[m]'s row among uniq */
 	int			n = 0;
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "promscale_ha series labels",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -445,17 +447,25 @@ insert_missing(Prometheus__TimeSeries **ts, SeriesKey *keys, int *miss, int nmis
 		if ((m & 4095) == 4095)
 			CHECK_FOR_INTERRUPTS();
 		if (n > 0 && memcmp(keys[i].hash, keys[uniq[n - 1]].hash, PHA_SERIES_HASH_LEN) == 0)
+		{
+			row_of[m] = n - 1;
 			continue;
+		}
+		row_of[m] = n;
 		uniq[n] = i;
 		series_row_values(ts[i], scratch, &names[n], &labels[n]);
 		hashes[n] = hash_datum(&keys[i]);
 		n++;
 	}
 	MemoryContextDelete(scratch);
+	*resolved = false;
 	if (pha_series_insert_direct(series_cache_relid, n, names, labels, hashes, newids))
 	{
 		for (int m = 0; m < n; m++)
 			cache_put(&keys[uniq[m]], newids[m]);
+		for (int m = 0; m < nmiss; m++)
+			ids[miss[m]] = newids[row_of[m]];
+		*resolved = true;
 		return n;
 	}
 	nmiss = n;
@@ -553,8 +563,10 @@ pha_series_resolve(Prometheus__TimeSeries **ts, const int64 *known, int n, int64
 	}
 	if (nmiss > 0)
 	{
-		created = insert_missing(ts, keys, miss, nmiss);
-		nmiss = fill_from_cache(keys, miss, nmiss, ids);
+		bool		resolved;
+
+		created = insert_missing(ts, keys, miss, nmiss, ids, &resolved);
+		nmiss = resolved ? 0 : fill_from_cache(keys, miss, nmiss, ids);
 	}
 	if (nmiss > 0)
 	{
