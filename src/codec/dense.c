@@ -68,14 +68,18 @@
  * int64, mantissas must stay within 2^53.  A new layout gets a new
  * PhaChunkFormat byte rather than a version field here.
  *
- * Memory: one scratch block for the encoder, one buffer per zstd stream for
- * the decoder, and the zstd contexts (ZSTD_customMem built from PhaCodecMem)
- * are all allocated from the caller's PhaCodecMem and released before
- * returning.  No global state.
+ * Memory: one scratch block for the encoder and one buffer per zstd stream
+ * for the decoder are allocated from the caller's PhaCodecMem and released
+ * before returning.  The two zstd contexts are the only global state: made
+ * on first use with zstd's own allocator and kept for the life of the
+ * process (a few hundred kB), because making one runs CPUID, which a
+ * virtual machine traps -- per chunk that was 44% of a remote read's CPU.
+ * Each call starts a new frame with the same parameters, so output does not
+ * depend on what a context did before; a process is one thread.
  *
  *-------------------------------------------------------------------------
  */
-#define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_customMem, magicless frames */
+#define ZSTD_STATIC_LINKING_ONLY	/* magicless frames */
 
 #include <float.h>
 #include <math.h>
@@ -117,12 +121,16 @@ static const double pow10tab[DENSE_MAX_EXP + 1] = {
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-/* Allocations and zstd contexts of one call, released together by dense_done. */
+/* The process's zstd contexts, made on first use and never freed. */
+static ZSTD_CCtx *kept_cctx = NULL;
+static ZSTD_DCtx *kept_dctx = NULL;
+
+/* Allocations of one call, released together by dense_done; the contexts it uses. */
 typedef struct DenseCtx
 {
 	const PhaCodecMem *mem;
-	ZSTD_CCtx  *cctx;
-	ZSTD_DCtx  *dctx;
+	ZSTD_CCtx  *cctx;			/* kept_cctx once used */
+	ZSTD_DCtx  *dctx;			/* kept_dctx once used */
 	void	   *ptrs[DENSE_MAX_ALLOCS];
 	int			nptrs;
 } DenseCtx;
@@ -166,28 +174,14 @@ dense_alloc(DenseCtx *c, size_t size)
 	return p;
 }
 
-/* Release everything a call allocated, zstd contexts included. */
+/* Release everything a call allocated (the zstd contexts stay with the process). */
 static void
 dense_done(DenseCtx *c)
 {
-	ZSTD_freeCCtx(c->cctx);
-	ZSTD_freeDCtx(c->dctx);
 	c->cctx = NULL;
 	c->dctx = NULL;
 	while (c->nptrs > 0)
 		c->mem->release(c->mem->ctx, c->ptrs[--c->nptrs]);
-}
-
-/* The zstd allocator that routes zstd's memory through the caller's PhaCodecMem. */
-static ZSTD_customMem
-dense_zstd_mem(const DenseCtx *c)
-{
-	ZSTD_customMem cm;
-
-	cm.customAlloc = c->mem->alloc;
-	cm.customFree = c->mem->release;
-	cm.opaque = c->mem->ctx;
-	return cm;
 }
 
 /* Map a zstd error to a status: allocation failures are NOMEM, anything else is other. */
@@ -444,21 +438,30 @@ seq_choose(const int64_t *x, size_t n, bool increasing, uint8_t *out, SeqPlan *p
 	return pick == 2 ? len : seq_write(x, n, *plan, out);
 }
 
-/* Create the compression context on first use, with the chunk's frame parameters. */
+/* The process's compression context, made on first use with the chunk's frame parameters. */
 static PhaCodecStatus
 dense_cctx(DenseCtx *c)
 {
 	if (c->cctx != NULL)
 		return PHA_CODEC_OK;
-	c->cctx = ZSTD_createCCtx_advanced(dense_zstd_mem(c));
-	if (c->cctx == NULL)
-		return PHA_CODEC_NOMEM;
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, DENSE_ZSTD_LEVEL)) ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_format, ZSTD_f_zstd1_magicless)) ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1)) ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0)) ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_dictIDFlag, 0)))
-		return PHA_CODEC_NOMEM;
+	if (kept_cctx == NULL)
+	{
+		ZSTD_CCtx  *x = ZSTD_createCCtx();
+
+		if (x == NULL)
+			return PHA_CODEC_NOMEM;
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(x, ZSTD_c_compressionLevel, DENSE_ZSTD_LEVEL)) ||
+			ZSTD_isError(ZSTD_CCtx_setParameter(x, ZSTD_c_format, ZSTD_f_zstd1_magicless)) ||
+			ZSTD_isError(ZSTD_CCtx_setParameter(x, ZSTD_c_contentSizeFlag, 1)) ||
+			ZSTD_isError(ZSTD_CCtx_setParameter(x, ZSTD_c_checksumFlag, 0)) ||
+			ZSTD_isError(ZSTD_CCtx_setParameter(x, ZSTD_c_dictIDFlag, 0)))
+		{
+			ZSTD_freeCCtx(x);
+			return PHA_CODEC_NOMEM;
+		}
+		kept_cctx = x;
+	}
+	c->cctx = kept_cctx;
 	return PHA_CODEC_OK;
 }
 
@@ -745,17 +748,26 @@ pha_dense_count(const uint8_t *buf, size_t len, size_t *n)
 	return PHA_CODEC_OK;
 }
 
-/* Create the decompression context on first use (magicless frames). */
+/* The process's decompression context (magicless frames), made on first use. */
 static PhaCodecStatus
 dense_dctx(DenseCtx *c)
 {
 	if (c->dctx != NULL)
 		return PHA_CODEC_OK;
-	c->dctx = ZSTD_createDCtx_advanced(dense_zstd_mem(c));
-	if (c->dctx == NULL)
-		return PHA_CODEC_NOMEM;
-	if (ZSTD_isError(ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_format, ZSTD_f_zstd1_magicless)))
-		return PHA_CODEC_NOMEM;
+	if (kept_dctx == NULL)
+	{
+		ZSTD_DCtx  *x = ZSTD_createDCtx();
+
+		if (x == NULL)
+			return PHA_CODEC_NOMEM;
+		if (ZSTD_isError(ZSTD_DCtx_setParameter(x, ZSTD_d_format, ZSTD_f_zstd1_magicless)))
+		{
+			ZSTD_freeDCtx(x);
+			return PHA_CODEC_NOMEM;
+		}
+		kept_dctx = x;
+	}
+	c->dctx = kept_dctx;
 	return PHA_CODEC_OK;
 }
 
