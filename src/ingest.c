@@ -438,14 +438,15 @@ decode_in_place(PhaRequest *req, const uint8_t *raw, size_t raw_len,
 	/* the HA labels of series without a key, looked up now that they are validated */
 	if (fr->ha != NULL)
 	{
+		size_t		clen = strlen(names->cluster);
+		size_t		rlen = strlen(names->replica);
+
 		for (size_t i = 0; i < fr->wr.n_timeseries; i++)
 		{
 			if (fr->keys[i].cacheable)
 				continue;
-			fr->ha[2 * i] = pha_find_label(fr->wr.timeseries[i], names->cluster,
-										   strlen(names->cluster));
-			fr->ha[2 * i + 1] = pha_find_label(fr->wr.timeseries[i], names->replica,
-											   strlen(names->replica));
+			fr->ha[2 * i] = pha_find_label(fr->wr.timeseries[i], names->cluster, clen);
+			fr->ha[2 * i + 1] = pha_find_label(fr->wr.timeseries[i], names->replica, rlen);
 		}
 	}
 	/* a follower is decided here, as from the label-only scan */

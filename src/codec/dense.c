@@ -125,12 +125,10 @@ static const double pow10tab[DENSE_MAX_EXP + 1] = {
 static ZSTD_CCtx *kept_cctx = NULL;
 static ZSTD_DCtx *kept_dctx = NULL;
 
-/* Allocations of one call, released together by dense_done; the contexts it uses. */
+/* Allocations of one call, released together by dense_done. */
 typedef struct DenseCtx
 {
 	const PhaCodecMem *mem;
-	ZSTD_CCtx  *cctx;			/* kept_cctx once used */
-	ZSTD_DCtx  *dctx;			/* kept_dctx once used */
 	void	   *ptrs[DENSE_MAX_ALLOCS];
 	int			nptrs;
 } DenseCtx;
@@ -178,8 +176,6 @@ dense_alloc(DenseCtx *c, size_t size)
 static void
 dense_done(DenseCtx *c)
 {
-	c->cctx = NULL;
-	c->dctx = NULL;
 	while (c->nptrs > 0)
 		c->mem->release(c->mem->ctx, c->ptrs[--c->nptrs]);
 }
@@ -440,10 +436,8 @@ seq_choose(const int64_t *x, size_t n, bool increasing, uint8_t *out, SeqPlan *p
 
 /* The process's compression context, made on first use with the chunk's frame parameters. */
 static PhaCodecStatus
-dense_cctx(DenseCtx *c)
+dense_cctx(void)
 {
-	if (c->cctx != NULL)
-		return PHA_CODEC_OK;
 	if (kept_cctx == NULL)
 	{
 		ZSTD_CCtx  *x = ZSTD_createCCtx();
@@ -461,7 +455,6 @@ dense_cctx(DenseCtx *c)
 		}
 		kept_cctx = x;
 	}
-	c->cctx = kept_cctx;
 	return PHA_CODEC_OK;
 }
 
@@ -486,9 +479,9 @@ put_stream(DenseCtx *c, const uint8_t *raw, size_t rawlen, uint8_t *zbuf, DenseB
 	}
 	if (rawlen >= DENSE_MIN_ZSTD)
 	{
-		if ((st = dense_cctx(c)) != PHA_CODEC_OK)
+		if ((st = dense_cctx()) != PHA_CODEC_OK)
 			return st;
-		zlen = ZSTD_compress2(c->cctx, zbuf, ZSTD_compressBound(rawlen), raw, rawlen);
+		zlen = ZSTD_compress2(kept_cctx, zbuf, ZSTD_compressBound(rawlen), raw, rawlen);
 		if (ZSTD_isError(zlen))
 		{
 			if (dense_zstd_status(zlen, PHA_CODEC_OK) != PHA_CODEC_OK)
@@ -641,7 +634,7 @@ PhaCodecStatus
 pha_dense_encode(const int64_t *t, const double *v, size_t n, const PhaCodecMem *mem,
 				 uint8_t *out, size_t cap, size_t *len)
 {
-	DenseCtx	c = {mem, NULL, NULL, {NULL}, 0};
+	DenseCtx	c = {mem, {NULL}, 0};
 	DenseBuf	b = {out, cap, 0, false};
 	DenseBuf	dec,
 				xsec;
@@ -750,10 +743,8 @@ pha_dense_count(const uint8_t *buf, size_t len, size_t *n)
 
 /* The process's decompression context (magicless frames), made on first use. */
 static PhaCodecStatus
-dense_dctx(DenseCtx *c)
+dense_dctx(void)
 {
-	if (c->dctx != NULL)
-		return PHA_CODEC_OK;
 	if (kept_dctx == NULL)
 	{
 		ZSTD_DCtx  *x = ZSTD_createDCtx();
@@ -767,7 +758,6 @@ dense_dctx(DenseCtx *c)
 		}
 		kept_dctx = x;
 	}
-	c->dctx = kept_dctx;
 	return PHA_CODEC_OK;
 }
 
@@ -804,11 +794,11 @@ get_stream(DenseCtx *c, DenseReader *r, int enc, size_t maxraw, DenseReader *s)
 	if (ZSTD_getFrameHeader_advanced(&zfh, r->p + r->pos, (size_t) zlen, ZSTD_f_zstd1_magicless) != 0 ||
 		zfh.frameType != ZSTD_frame || zfh.frameContentSize != rawlen)
 		return PHA_CODEC_CORRUPT;
-	if ((st = dense_dctx(c)) != PHA_CODEC_OK)
+	if ((st = dense_dctx()) != PHA_CODEC_OK)
 		return st;
 	if ((dst = dense_alloc(c, (size_t) rawlen)) == NULL)
 		return PHA_CODEC_NOMEM;
-	got = ZSTD_decompressDCtx(c->dctx, dst, (size_t) rawlen, r->p + r->pos, (size_t) zlen);
+	got = ZSTD_decompressDCtx(kept_dctx, dst, (size_t) rawlen, r->p + r->pos, (size_t) zlen);
 	if (ZSTD_isError(got))
 		return dense_zstd_status(got, PHA_CODEC_CORRUPT);
 	if (got != rawlen)
@@ -906,7 +896,7 @@ PhaCodecStatus
 pha_dense_decode(const uint8_t *buf, size_t len, const PhaCodecMem *mem,
 				 int64_t *t, double *v, size_t max, size_t *n)
 {
-	DenseCtx	c = {mem, NULL, NULL, {NULL}, 0};
+	DenseCtx	c = {mem, {NULL}, 0};
 	DenseReader r = {buf, len, 0, false};
 	DenseReader s;
 	size_t		cnt;

@@ -193,6 +193,22 @@ get_series_field(const uint8_t **p, const uint8_t *end, uint32_t *field, int *wt
 	return pha_pb_get_field(p, end, field, wt, sub, sub_end);
 }
 
+/*
+ * One Label field of len bytes: protobuf-c's allocations for it (the Label,
+ * its name and value copied: together at most len + 16).  False for a label
+ * so large that the decoder must judge.
+ */
+static inline bool
+count_label(Counts *c, size_t len)
+{
+	if (len > ARENA_BLOCK / 8)
+		return false;
+	add_alloc(c, sizeof(Prometheus__Label));
+	add_alloc(c, len);
+	add_alloc(c, 0);
+	return true;
+}
+
 /* A series of nl labels and ns samples read: its own allocations, and the counts. */
 static void
 count_series_end(Counts *c, size_t nl, size_t ns)
@@ -225,15 +241,9 @@ count_series(const uint8_t *p, const uint8_t *end, Counts *c)
 			return false;		/* exemplars, histograms, unknown fields */
 		if (field == 1)
 		{
-			size_t		len = (size_t) (sub_end - sub);
-
-			if (len > ARENA_BLOCK / 8)
+			if (!count_label(c, (size_t) (sub_end - sub)))
 				return false;	/* a huge label: the decoder judges */
 			nl++;
-			/* the Label, its name and value copied: together at most len + 16 */
-			add_alloc(c, sizeof(Prometheus__Label));
-			add_alloc(c, len);
-			add_alloc(c, 0);
 		}
 		else
 		{
@@ -671,14 +681,9 @@ one_series(const uint8_t *p, const uint8_t *end, const OneWalk *w, PhaOneGroup *
 		if (field == 1)
 		{
 			Prometheus__Label l;
-			size_t		len = (size_t) (sub_end - sub);
 
-			if (len > ARENA_BLOCK / 8)
+			if (!count_label(c, (size_t) (sub_end - sub)))
 				return false;	/* a huge label: the decoder judges */
-			/* as count_series: the Label, its name and value copied */
-			add_alloc(c, sizeof(Prometheus__Label));
-			add_alloc(c, len);
-			add_alloc(c, 0);
 			if (!read_label_short(sub, sub_end, &l))
 				return false;
 			if (first != NULL && start != last)
