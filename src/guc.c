@@ -29,6 +29,7 @@ int			pha_max_label_name_length = 256;
 int			pha_max_label_value_length = 16384;
 int			pha_partition_interval_s = 7200;
 int			pha_series_cache_size = 1000000;
+bool		pha_direct_insert = true;
 
 char	   *pha_cluster_label = NULL;
 char	   *pha_replica_label = NULL;
@@ -191,6 +192,14 @@ pha_guc_init(void)
 							"0 means no limit.",
 							&pha_series_cache_size, 1000000, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("promscale_ha.direct_insert",
+							 "Insert a request's samples straight into the head partitions.",
+							 "Heap multi-inserts and index inserts as COPY does them, without "
+							 "serialising rows for COPY to parse.  Off, or where a partition has "
+							 "triggers, row-level security or CHECK constraints, write() uses COPY.",
+							 &pha_direct_insert, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomStringVariable("promscale_ha.cluster_label",
 							   "Label that names a Prometheus HA cluster.",

@@ -19,6 +19,7 @@ extern int	pha_max_label_name_length;
 extern int	pha_max_label_value_length;
 extern int	pha_partition_interval_s;
 extern int	pha_series_cache_size;
+extern bool pha_direct_insert;
 
 /* high availability */
 extern char *pha_cluster_label;

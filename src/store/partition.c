@@ -351,6 +351,19 @@ pha_partitions_ensure(Oid samples_relid, const int64 *times_ms, int n)
 	}
 }
 
+bool
+pha_partition_known(int64 t, PhaPartitionInfo *out)
+{
+	KnownRange	r;
+
+	if (!known_lookup(t, &r) || !OidIsValid(r.oid))
+		return false;
+	out->oid = r.oid;
+	out->lo = r.lo;
+	out->hi = r.hi;
+	return true;
+}
+
 int
 pha_partitions_list(Oid samples_relid, PhaPartitionInfo **out)
 {

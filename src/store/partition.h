@@ -28,6 +28,12 @@ typedef struct PhaPartitionInfo
 	int64		hi;
 } PhaPartitionInfo;
 
+/*
+ * The partition covering t among the ranges this backend knows (learnt by
+ * pha_partitions_ensure since the parent last changed); false if unknown.
+ */
+extern bool pha_partition_known(int64 t, PhaPartitionInfo *out);
+
 /* Every partition of samples_head in time order (palloc'd); returns how many. */
 extern int	pha_partitions_list(Oid samples_relid, PhaPartitionInfo **out);
 

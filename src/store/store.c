@@ -8,10 +8,13 @@
  * compressed time that a chunk holds already are dropped (late.c).  Then all
  * rows of a request go in one batch, by one of two paths:
  *
- *	- fast path: PostgreSQL's own COPY FROM machinery (BeginCopyFrom with an
- *	  in-memory data source in binary format), which routes rows to
- *	  partitions and uses multi-insert buffers, inside a subtransaction.  The
- *	  unique index on (series_id, time) rejects a repeated sample with 23505;
+ *	- fast path, inside a subtransaction: the rows straight into their
+ *	  partitions as COPY would store them (head_insert.c: heap multi-inserts,
+ *	  then the index entries), or, where that path does not apply (triggers,
+ *	  row-level security, unknown columns, many partitions), PostgreSQL's own
+ *	  COPY FROM machinery (BeginCopyFrom with an in-memory data source in
+ *	  binary format).  The unique index on (series_id, time) rejects a
+ *	  repeated sample with 23505;
  *	- only then, slow path: the subtransaction is rolled back and the rows go
  *	  in again with INSERT ... SELECT FROM unnest() ON CONFLICT DO NOTHING,
  *	  which skips the repeats (first value wins) and settles concurrent
@@ -49,6 +52,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
+#include "store/head_insert.h"
 #include "store/late.h"
 #include "store/partition.h"
 #include "store/store.h"
@@ -238,15 +242,10 @@ sort_rows(const PhaRows *rows, int *order)
 	}
 }
 
-/*
- * COPY the rows into samples in (series_id, time) order -- the order of the
- * unique index, which makes its insertions cheaper (measured in
- * test/bench/RESULTS.md, section 1) -- errors (23505 on a repeat) propagate.
- */
+/* COPY rows[order[]] into samples_head; errors (23505 on a repeat) propagate. */
 static int64
-copy_rows(Oid relid, PhaRows *rows)
+copy_rows(Oid relid, PhaRows *rows, const int *order)
 {
-	int		   *order = palloc_extended(Max(rows->n, 1) * sizeof(int), MCXT_ALLOC_HUGE);
 	Relation	rel = table_open(relid, RowExclusiveLock);
 	ParseState *pstate = make_parsestate(NULL);
 	ParseNamespaceItem *nsitem;
@@ -258,7 +257,6 @@ copy_rows(Oid relid, PhaRows *rows)
 	nsitem->p_rte->requiredPerms = ACL_INSERT;
 	ExecCheckRTPerms(pstate->p_rtable, true);
 
-	sort_rows(rows, order);
 	copy_src = palloc0(sizeof(CopySource));
 	copy_src->rows = rows;
 	copy_src->order = order;
@@ -267,34 +265,53 @@ copy_rows(Oid relid, PhaRows *rows)
 	EndCopyFrom(cstate);
 	pfree(copy_src);
 	copy_src = NULL;
-	pfree(order);
 	table_close(rel, NoLock);
 	return stored;
 }
 
-/* What try_copy hands to copy_rows through pha_try_unless_duplicate. */
-typedef struct CopyTry
+/*
+ * Store the rows in (series_id, time) order -- the order of the unique index,
+ * which makes its insertions cheaper (measured in test/bench/RESULTS.md,
+ * section 1): straight into the partitions when head_insert.c can, else by
+ * COPY.  Errors (23505 on a repeat) propagate.
+ */
+static int64
+insert_rows(Oid relid, PhaRows *rows)
+{
+	int		   *order = palloc_extended(Max(rows->n, 1) * sizeof(int), MCXT_ALLOC_HUGE);
+	int64		stored;
+
+	sort_rows(rows, order);
+	stored = pha_head_insert(relid, rows, order);
+	if (stored < 0)
+		stored = copy_rows(relid, rows, order);
+	pfree(order);
+	return stored;
+}
+
+/* What try_insert hands to insert_rows through pha_try_unless_duplicate. */
+typedef struct InsertTry
 {
 	Oid			relid;
 	PhaRows    *rows;
 	int64		stored;
-} CopyTry;
+} InsertTry;
 
 static void
-copy_try(void *arg)
+insert_try(void *arg)
 {
-	CopyTry    *t = arg;
+	InsertTry    *t = arg;
 
-	t->stored = copy_rows(t->relid, t->rows);
+	t->stored = insert_rows(t->relid, t->rows);
 }
 
-/* Try the COPY path in a subtransaction; -1 if a repeated sample stopped it. */
+/* Try the batch path in a subtransaction; -1 if a repeated sample stopped it. */
 static int64
-try_copy(Oid relid, PhaRows *rows)
+try_insert(Oid relid, PhaRows *rows)
 {
-	CopyTry		t = {relid, rows, -1};
+	InsertTry		t = {relid, rows, -1};
 
-	if (pha_try_unless_duplicate(copy_try, &t))
+	if (pha_try_unless_duplicate(insert_try, &t))
 		return t.stored;
 	copy_src = NULL;			/* left in the request's memory, unused by the fallback */
 	return -1;
@@ -314,7 +331,7 @@ pha_store_rows(PhaRows *rows)
 	pha_late_drop_stored(rows);
 	if (rows->n == 0)
 		return 0;
-	stored = try_copy(relid, rows);
+	stored = try_insert(relid, rows);
 	if (stored >= 0)
 		return stored;
 	return insert_on_conflict(rows);

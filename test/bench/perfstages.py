@@ -21,7 +21,8 @@ DETAIL = {
         ("heap insert", {"heap_multi_insert", "heap_insert", "RelationGetBufferForTuple"}),
         ("partition routing", {"ExecFindPartition", "ExecInitPartitionInfo"}),
         ("subtransaction", {"BeginInternalSubTransaction", "ReleaseCurrentSubTransaction"}),
-        ("COPY parsing, slots, rest", set()),
+        ("COPY parsing (its fallback only)", {"NextCopyFrom", "CopyReadBinaryData", "copy_read_cb"}),
+        ("slots, sort, rest", set()),
     ],
     "series": [
         ("SHA-256 of label sets", {"series_hash", "pg_cryptohash_create", "pg_cryptohash_init",
@@ -52,7 +53,8 @@ MARKERS = ["EVP_MD_fetch", "exc_page_fault", "BufTableLookup", "SPI_execute_plan
 
 
 def stage_of(fn):
-    if fn in ("pha_store_rows", "build_rows", "try_copy", "copy_rows", "insert_on_conflict"):
+    if fn in ("pha_store_rows", "build_rows", "try_insert", "insert_rows", "copy_rows",
+              "pha_head_insert", "insert_on_conflict"):
         return "store" if fn != "build_rows" else "build rows"
     if fn.startswith("pha_series") or fn.startswith("series_"):
         return "series"
@@ -63,7 +65,7 @@ def stage_of(fn):
 
 
 STAGE_NAMES = {
-    "store": "store: COPY machinery into samples",
+    "store": "store: heap and index inserts into samples_head",
     "series": "series resolution",
     "decode": "decode and validate the request",
     "build rows": "build the rows",

@@ -509,7 +509,7 @@ def analysis(st, r, cpu_ms):
     out = []
     d = r.get("copy", {}).get("known-10k")
     copy_ms = statistics.median(d["ccpu"]) if d else float("nan")
-    out.append(f"Storing the rows (PostgreSQL's COPY machinery inside write()) is {store:.0f}% of the backend's "
+    out.append(f"Storing the rows (heap multi-inserts and index inserts, as COPY does them) is {store:.0f}% of the backend's "
                f"CPU, {cpu_ms * store / 100:.1f} ms per request, against {fmt_ms(copy_ms)} ms for a plain "
                f"COPY of the same rows; within it the btree insert alone is {sdet.get('btree index insert', 0):.0f}% "
                f"and WAL records {sdet.get('WAL records (XLogInsert)', 0):.0f}%.")
