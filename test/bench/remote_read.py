@@ -13,7 +13,8 @@ Cases: 1, ~100 and ~10,000 series (as many as the data has, in --quick), over 1 
 over the whole data set, each as SAMPLES and as STREAMED_XOR_CHUNKS (the request's
 accepted_response_types names one type).  Per case one warm-up, whose response is
 decoded here to count series and samples inside [start, end], then timed runs on one
-kept-alive HTTP connection: wall from the request's first byte to the response's last,
+kept-alive HTTP connection: wall from the request's first byte to the response's last
+(the body read into one reused buffer and dropped, not kept: see Endpoint.SINK),
 server CPU (the PostgreSQL backends of the front end's connection and the front end
 process; Prometheus' process) from /proc/PID/schedstat before and after each run.
 Sample counts must agree between the stores, between the two response types and with
@@ -223,7 +224,23 @@ class Endpoint:
         self.name, self.port, self.path, self.cpu = name, port, path, cpu
         self.conn = None
 
-    def post(self, body, timeout=900):
+    # Timed runs read the body into this one buffer, touched once, again and again: a fresh
+    # bytes object of tens of MB cost the client about 10 ms per MB in page faults on the
+    # benchmark's VM, time both servers would spend waiting for the client.
+    SINK = bytearray(8 << 20)
+
+    @classmethod
+    def _drain(cls, r):
+        view, n = memoryview(cls.SINK), 0
+        while True:
+            k = r.readinto(view)
+            if not k:
+                return n
+            n += k
+
+    def post(self, body, timeout=900, keep=True):
+        """(status, Content-Type, body, wall s); with keep=False the body is read and
+        dropped, and its length comes in its place."""
         hdr = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
                "X-Prometheus-Remote-Read-Version": "0.1.0", "User-Agent": "promscale_ha-bench"}
         for attempt in (0, 1):
@@ -233,7 +250,7 @@ class Endpoint:
                 t0 = time.perf_counter()
                 self.conn.request("POST", self.path, body=body, headers=hdr)
                 r = self.conn.getresponse()
-                data = r.read()
+                data = r.read() if keep or r.status != 200 else self._drain(r)
                 wall = time.perf_counter() - t0
                 if r.getheader("Connection", "").lower() == "close":
                     self.close()
@@ -362,10 +379,11 @@ class RemoteRead:
     @staticmethod
     def _cpu_run(ep, body, size, what):
         c0 = ep.cpu()
-        st, _, data, wall = ep.post(body)
+        st, _, got, wall = ep.post(body, keep=False)
         c1 = ep.cpu()
-        if st != 200 or len(data) != size:
-            raise Failure(f"{what}: a timed run answered {st} with {len(data)} bytes, the warm-up {size}")
+        got = got if isinstance(got, int) else len(got)
+        if st != 200 or got != size:
+            raise Failure(f"{what}: a timed run answered {st} with {got} bytes, the warm-up {size}")
         return (wall * 1e3, sum(v - c0["db"].get(p, 0.0) for p, v in c1["db"].items()) * 1e3,
                 (c1["fe"] - c0["fe"]) * 1e3 if c1["fe"] is not None else None)
 
@@ -481,7 +499,9 @@ def report_lines(rr):
         "of the section; " + (f"3 when the warm-up took over {SLOW_S:.0f} s; " if rr["reps"] > 3
                               else "") +
         f"over {VERY_SLOW_S:.0f} s, the warm-up and one more run), timed by a Python client "
-        "on a kept-alive connection from the request's first byte to the response's last; samples/s = samples in "
+        "on a kept-alive connection from the request's first byte to the response's last (timed runs read the "
+        "body into one reused 8 MB buffer and drop it: a fresh bytes object of tens of MB cost the client about "
+        "10 ms per MB of page faults on this VM, which either server waited for); samples/s = samples in "
         "the window / wall. CPU (ms, median): promscale_ha's PostgreSQL backend + the front end process; "
         "Prometheus' process (all threads); from `/proc/PID/schedstat` around each run. The warm-up's response is "
         "decoded: series and samples inside the window are counted and compared between the stores, the two types "
