@@ -38,6 +38,7 @@
 #include "utils/rls.h"
 
 #include "guc.h"
+#include "store/batch_insert.h"
 #include "store/head_insert.h"
 #include "store/partition.h"
 #include "timeconv.h"
@@ -57,17 +58,6 @@ typedef struct HeadPart
 	int			nbuf;			/* filled, not yet inserted */
 	BulkInsertState bistate;
 } HeadPart;
-
-/* A trigger of any kind COPY would fire or check for an insert. */
-static bool
-has_insert_triggers(Relation rel)
-{
-	TriggerDesc *td = rel->trigdesc;
-
-	return td != NULL && (td->trig_insert_before_row || td->trig_insert_after_row ||
-						  td->trig_insert_instead_row || td->trig_insert_before_statement ||
-						  td->trig_insert_after_statement || td->trig_insert_new_table);
-}
 
 /* Column a (1-based) of desc is attname of type typid. */
 static bool
@@ -89,13 +79,8 @@ static bool
 partition_is_plain(Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	TupleConstr *constr = desc->constr;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || has_insert_triggers(rel))
-		return false;
-	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
-		return false;
-	if (constr != NULL && (constr->num_check > 0 || constr->has_generated_stored))
+	if (!pha_batch_insert_plain(rel) || (desc->constr != NULL && desc->constr->num_check > 0))
 		return false;
 	return desc->natts == 3 &&
 		column_is(desc, 1, "series_id", INT8OID) &&
@@ -155,25 +140,11 @@ open_parts(HeadPart *parts, int nparts)
 	return true;
 }
 
-/* Insert a partition's filled slots: one heap multi-insert, then the index entries. */
+/* Insert a partition's filled slots. */
 static void
 flush_part(HeadPart *hp, EState *estate, CommandId cid)
 {
-	MemoryContext outer;
-
-	if (hp->nbuf == 0)
-		return;
-	CHECK_FOR_INTERRUPTS();
-	outer = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-	table_multi_insert(hp->rel, hp->slots, hp->nbuf, cid, 0, hp->bistate);
-	if (hp->rri->ri_NumIndices > 0)
-		for (int k = 0; k < hp->nbuf; k++)
-			list_free(ExecInsertIndexTuples(hp->rri, hp->slots[k], estate,
-											false, false, NULL, NIL));
-	for (int k = 0; k < hp->nbuf; k++)
-		ExecClearTuple(hp->slots[k]);
-	MemoryContextSwitchTo(outer);
-	ResetPerTupleExprContext(estate);
+	pha_batch_insert_flush(hp->rri, estate, hp->slots, hp->nbuf, cid, hp->bistate);
 	hp->nbuf = 0;
 }
 
@@ -193,7 +164,7 @@ pha_head_insert(Oid parent, const PhaRows *rows, const int *order)
 
 	/* samples_head itself: COPY would fire its statement triggers and check its privilege */
 	prel = table_open(parent, RowExclusiveLock);
-	usable = !has_insert_triggers(prel) &&
+	usable = !pha_batch_insert_has_triggers(prel) &&
 		check_enable_rls(parent, InvalidOid, true) != RLS_ENABLED &&
 		pg_class_aclcheck(parent, GetUserId(), ACL_INSERT) == ACLCHECK_OK;
 	table_close(prel, NoLock);

@@ -40,9 +40,9 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
-#include "utils/rls.h"
 
 #include "sql.h"
+#include "store/batch_insert.h"
 #include "store/series_insert.h"
 
 /*
@@ -81,18 +81,7 @@ column_of_type(Relation rel, const char *attname, Oid typid)
 static bool
 table_is_plain(Relation rel, SeriesCols *c)
 {
-	TriggerDesc *td = rel->trigdesc;
-	TupleConstr *constr = RelationGetDescr(rel)->constr;
-
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
-		return false;
-	if (td != NULL && (td->trig_insert_before_row || td->trig_insert_after_row ||
-					   td->trig_insert_instead_row || td->trig_insert_before_statement ||
-					   td->trig_insert_after_statement || td->trig_insert_new_table))
-		return false;
-	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
-		return false;
-	if (constr != NULL && constr->has_generated_stored)
+	if (!pha_batch_insert_plain(rel))
 		return false;
 	c->id = column_of_type(rel, "id", INT8OID);
 	c->name = column_of_type(rel, "metric_name", TEXTOID);
@@ -171,10 +160,10 @@ insert_rows(Relation rel, const SeriesCols *c, int n, const Datum *names,
 
 	for (int start = 0, m = 0; start < n; start += m)
 	{
+		/* the defaults' values live in per-tuple memory until the flush resets it */
 		MemoryContext outer = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
 
 		m = Min(start == 0 ? PHA_SERIES_FIRST_BATCH : PHA_SERIES_BATCH, n - start);
-		CHECK_FOR_INTERRUPTS();
 		for (int k = 0; k < m; k++)
 		{
 			int			i = start + k;
@@ -186,11 +175,8 @@ insert_rows(Relation rel, const SeriesCols *c, int n, const Datum *names,
 			if (check)
 				ExecConstraints(rri, slots[k], estate);
 		}
-		table_multi_insert(rel, slots, m, cid, 0, bistate);
-		for (int k = 0; k < m; k++)
-			list_free(ExecInsertIndexTuples(rri, slots[k], estate, false, false, NULL, NIL));
 		MemoryContextSwitchTo(outer);
-		ResetPerTupleExprContext(estate);
+		pha_batch_insert_flush(rri, estate, slots, m, cid, bistate);
 	}
 
 	FreeBulkInsertState(bistate);

@@ -300,7 +300,7 @@ typedef struct InsertTry
 static void
 insert_try(void *arg)
 {
-	InsertTry    *t = arg;
+	InsertTry  *t = arg;
 
 	t->stored = insert_rows(t->relid, t->rows);
 }
@@ -309,7 +309,7 @@ insert_try(void *arg)
 static int64
 try_insert(Oid relid, PhaRows *rows)
 {
-	InsertTry		t = {relid, rows, -1};
+	InsertTry	t = {relid, rows, -1};
 
 	if (pha_try_unless_duplicate(insert_try, &t))
 		return t.stored;
