@@ -66,6 +66,13 @@ PG_FUNCTION_INFO_V1(pha_write);
 #define PHA_MAX_AMPLIFICATION 16
 
 /*
+ * How far before a new leader's period a takeover looks for each series'
+ * newest stored sample: Prometheus' default lookback delta (5 min), beyond
+ * which a series scraped that rarely already looks stale to PromQL.
+ */
+#define PHA_SLOT_LOOKBACK_MS ((int64) 5 * 60 * 1000)
+
+/*
  * The decoder's blocks are kept across the requests of a backend: a request
  * takes them (best fit), the next request takes them all back -- the one
  * before is over by then, ended or failed -- so the pages of a large request
@@ -656,6 +663,16 @@ replay_buffered(PhaRequest *req, int gi)
 	g->out.gap_fill_from = Min(min_t, g->in.nsamples > 0 ? g->in.tmin : PG_INT64_MAX);
 	if (g->out.gap_fill_from == PG_INT64_MAX)
 		g->out.gap_fill_from = start;
+
+	/*
+	 * The newest stored sample of a series (the floor) may be older than
+	 * everything the new leader sends: a replica restarted just after the old
+	 * leader's last scrape has nothing older to replay.  The scrape-slot rule
+	 * needs that floor all the same, so the lookup reaches back one lookback
+	 * window before the period's start.
+	 */
+	if (start != PG_INT64_MIN)
+		g->out.gap_fill_from = Min(g->out.gap_fill_from, start - PHA_SLOT_LOOKBACK_MS);
 }
 
 /* Act on each new verdict: buffer a follower's payload, replay at a takeover. */

@@ -66,7 +66,7 @@ typedef struct PhaVerdict
 typedef struct PhaGroupOut
 {
 	bool		acted;			/* payload buffered, or buffered ones taken */
-	int64		gap_fill_from;	/* took_over: oldest sample time the gap fill sees */
+	int64		gap_fill_from;	/* took_over: where the floors' lookup starts */
 	int64		replay_max;		/* newest sample time of its replayed payloads */
 	int64		accepted;
 	int64		deduplicated;

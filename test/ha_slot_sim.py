@@ -39,6 +39,11 @@ request of tick KILL + 5 is the first one 5 s after a's last.
                        and one of b (KILL + 300): no interval on either
                        side, nothing to judge by, kept; series "steady" is
                        scraped all along
+  slot_restart         b, just restarted, first scrapes 54 ms after a's
+                       last scrape (tick KILL): every sample b buffers is
+                       newer than a's last one, so the takeover looks
+                       before them for a's; b's first sample shares a's
+                       last slot (dropped), its next one is kept
 
 Sample values are scrape number * 10 + replica digit (a = 1, b = 2), so the
 stored rows say which replica each sample came from.  Stale markers are the
@@ -116,6 +121,11 @@ def replica_series(cluster, replica, phase):
                                   iv, phase))
         return out
     kill = BASE + KILL * 1000
+    if cluster == "slot_restart":
+        for i in range(3):
+            out.append(Series(dict(common, __name__=cluster, series=str(i)), 1000, phase,
+                              first=None if replica == "a" else kill + round(phase * 1000)))
+        return out
     out.append(Series(dict(common, __name__=cluster, series="steady"), 1000, phase))
     if cluster == "slot_stale":
         ends_last = kill if replica == "a" else kill - 700
@@ -146,13 +156,13 @@ def replica_series(cluster, replica, phase):
 
 def main():
     requests = []               # (send time, order, payload)
-    clusters = list(PHASES) + ["slot_stale", "slot_single"]
+    clusters = list(PHASES) + ["slot_stale", "slot_single", "slot_restart"]
     for cluster in clusters:
-        phase = PHASES.get(cluster, 0.3)
+        phase = PHASES.get(cluster, 0.054 if cluster == "slot_restart" else 0.3)
         for replica, ph, digit in (("a", 0.0, 1), ("b", phase, 2)):
             series = replica_series(cluster, replica, ph)
             last_tick = KILL if replica == "a" else TICKS
-            held = []           # b's samples of series with a first time wait for the takeover
+            held = []           # slot_single: b holds its samples of series with a first time until the takeover
             for tick in range(1, last_tick + 1):
                 scrape = BASE + tick * 1000 + round(ph * 1000)
                 body = b""
@@ -160,7 +170,7 @@ def main():
                     if replica == "a" and tick == KILL and n % 2 == 1 and cluster in PHASES:
                         continue            # a dies in the middle of this send
                     got = s.samples(scrape - 1000, scrape, digit)
-                    if s.first is not None and got and replica == "b":
+                    if s.first is not None and got and replica == "b" and cluster == "slot_single":
                         held.append((s, got))
                         continue
                     if got:

@@ -9,7 +9,9 @@
 -- slot_stale and slot_single check the edges: stale markers are never dropped; a
 -- series the new leader has one sample of is judged by the old leader's stored
 -- interval (dropped in a's last slot, kept in the next), and kept when neither side
--- has an interval to judge by.  In slot_p30 b's
+-- has an interval to judge by.  In slot_restart b was just restarted: its first
+-- scrape is 54 ms after a's last one, so all it replays is newer than a's last
+-- samples (the takeover must look before them).  In slot_p30 b's
 -- buffered requests include a retry and a late one (replayed out of order).
 -- The requests are made by test/ha_slot_sim.py (its docstring has the timeline);
 -- the wall clock is promscale_ha.test_now, one commit per request.
@@ -83,7 +85,8 @@ SELECT cluster, iv, count(*) AS series,
 SELECT cluster, name, to_char(time, 'SS.MS') AS t, replica,
        CASE WHEN value = 'NaN' THEN 'stale marker' ELSE value::text END AS value
   FROM slot_rows
-  WHERE cluster IN ('slot_stale', 'slot_single') AND time >= '2026-01-01 00:00:18+00'
+  WHERE cluster IN ('slot_stale', 'slot_single', 'slot_restart')
+    AND time >= '2026-01-01 00:00:18+00'
     AND time < '2026-01-01 00:00:22+00'
   ORDER BY cluster, name, time;
 -- the stale markers are the Prometheus ones, bit for bit
