@@ -5,15 +5,16 @@
  *
  * Bits are packed most significant first, which is the order Prometheus'
  * bstream uses: the first bit written is bit 7 of byte 0.  Both sides move
- * bits through a 64-bit word: the writer collects a write's bits and stores
- * whole bytes (a started byte is stored too, its padding zero); the reader
- * loads up to eight bytes at a time (one big-endian load away from the end
- * of its input) and serves reads from the word with a shift.  Positions are
- * byte indexes plus bit counts, so no length is ever multiplied by 8 and
- * nothing can overflow.
+ * bits through a 64-bit word: the writer collects up to 31 pending bits and
+ * stores four bytes each time 32 are complete (pha_bw_length stores the rest,
+ * the last byte's padding zero); the reader loads up to eight bytes at a time
+ * (one big-endian load away from the end of its input) and serves reads from
+ * the word with a shift.  Positions are byte indexes plus bit counts, so no
+ * length is ever multiplied by 8 and nothing can overflow.
  *
- * The writer never writes past its capacity: once a write does not fit it
- * sets "overflow" and ignores every later write.  The reader never reads
+ * The writer never writes past its capacity: once bytes do not fit it sets
+ * "overflow" and stores nothing more (the output is then invalid, and the
+ * caller checks the flag after pha_bw_length).  The reader never reads
  * past its length: a read that does not fit sets "error", returns 0 and
  * every later read returns 0 too.  Callers check the flag once, after a
  * group of reads, which keeps the hot paths free of status plumbing.
@@ -40,8 +41,8 @@ typedef struct PhaBitWriter
 	size_t		cap;			/* bytes available in buf */
 	size_t		byte;			/* whole bytes written */
 	uint64_t	acc;			/* pending bits, in the low nacc bits */
-	unsigned	nacc;			/* 0..7 between writes */
-	bool		overflow;		/* a write did not fit; output is invalid */
+	unsigned	nacc;			/* 0..31 between writes */
+	bool		overflow;		/* bytes did not fit; output is invalid */
 } PhaBitWriter;
 
 typedef struct PhaBitReader
@@ -66,33 +67,31 @@ pha_bw_init(PhaBitWriter *w, uint8_t *buf, size_t cap)
 	w->overflow = false;
 }
 
-/* Append the low nbits (0..32) of x; the started byte is stored, padded with zeros. */
+/* Append the low nbits (0..32) of x: four bytes are stored when 32 bits are pending. */
 PHA_BITS_INLINE void
 pha_bw_write32(PhaBitWriter *w, uint64_t x, unsigned nbits)
 {
-	if (w->overflow)
-		return;
 	w->acc = (w->acc << nbits) | (x & ((UINT64_C(1) << nbits) - 1));
 	w->nacc += nbits;
-	while (w->nacc >= 8)
+	if (w->nacc >= 32)
 	{
-		if (w->byte >= w->cap)
+		uint32_t	word;
+
+		w->nacc -= 32;
+		word = (uint32_t) (w->acc >> w->nacc);
+		w->acc &= (UINT64_C(1) << w->nacc) - 1;
+		if (w->cap - w->byte >= 4)
 		{
-			w->overflow = true;
-			return;
+			uint8_t    *p = w->buf + w->byte;
+
+			p[0] = (uint8_t) (word >> 24);
+			p[1] = (uint8_t) (word >> 16);
+			p[2] = (uint8_t) (word >> 8);
+			p[3] = (uint8_t) word;
+			w->byte += 4;
 		}
-		w->nacc -= 8;
-		w->buf[w->byte++] = (uint8_t) (w->acc >> w->nacc);
-	}
-	w->acc &= (UINT64_C(1) << w->nacc) - 1;
-	if (w->nacc > 0)
-	{
-		if (w->byte >= w->cap)
-		{
+		else
 			w->overflow = true;
-			return;
-		}
-		w->buf[w->byte] = (uint8_t) (w->acc << (8 - w->nacc));
 	}
 }
 
@@ -111,11 +110,23 @@ pha_bw_write(PhaBitWriter *w, uint64_t x, unsigned nbits)
 	pha_bw_write32(w, x, nbits);
 }
 
-/* Bytes used so far, counting a partly filled last byte. */
+/*
+ * Store the pending bits (the last byte padded with zeros) and return the
+ * bytes used so far; writing may go on after it.  Sets "overflow" when they
+ * do not fit.
+ */
 static inline size_t
-pha_bw_length(const PhaBitWriter *w)
+pha_bw_length(PhaBitWriter *w)
 {
-	return w->byte + (w->nacc > 0 ? 1 : 0);
+	unsigned	nbytes = (w->nacc + 7) / 8;
+	uint64_t	left = w->nacc > 0 ? w->acc << (64 - w->nacc) : 0;
+
+	if (w->cap - w->byte < nbytes)
+		w->overflow = true;
+	else
+		for (unsigned i = 0; i < nbytes; i++)
+			w->buf[w->byte + i] = (uint8_t) (left >> (56 - 8 * i));
+	return w->byte + nbytes;
 }
 
 /* Start reading at the beginning of buf, which holds len bytes. */

@@ -264,11 +264,40 @@ rd_byte(DenseReader *r)
 	return r->p ? r->p[r->pos++] : (r->pos++, 0);
 }
 
-/* Next varint of r; longer than 10 bytes or above 2^64 - 1 sets r->bad. */
+/*
+ * Next varint of r; longer than 10 bytes or above 2^64 - 1 sets r->bad.
+ * With ten bytes left (nearly every varint of a stream) the bytes are read
+ * without a bound check each; the result is the same either way.
+ */
 static inline uint64_t
 rd_varint(DenseReader *r)
 {
 	uint64_t	x = 0;
+
+	if (r->p != NULL && !r->bad && r->len - r->pos >= DENSE_VARINT_MAX)
+	{
+		const uint8_t *p = r->p + r->pos;
+
+		if (p[0] < 0x80)
+		{
+			r->pos++;
+			return p[0];
+		}
+		for (int i = 0; i < DENSE_VARINT_MAX; i++)
+		{
+			if (i == DENSE_VARINT_MAX - 1 && p[i] > 1)
+				break;
+			x |= (uint64_t) (p[i] & 0x7f) << (7 * i);
+			if (p[i] < 0x80)
+			{
+				r->pos += i + 1;
+				return x;
+			}
+		}
+		r->pos += DENSE_VARINT_MAX;
+		r->bad = true;
+		return 0;
+	}
 
 	for (int shift = 0; shift < 64; shift += 7)
 	{

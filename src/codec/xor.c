@@ -277,9 +277,12 @@ pha_xor_encode(const int64_t *t, const double *v, size_t n,
 		st.delta = delta;
 	}
 
-	if (w.overflow)
-		return PHA_CODEC_TOO_LARGE;
 	*len = pha_bw_length(&w);
+	if (w.overflow)
+	{
+		*len = 0;
+		return PHA_CODEC_TOO_LARGE;
+	}
 	return PHA_CODEC_OK;
 }
 
