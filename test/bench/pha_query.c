@@ -18,20 +18,26 @@
  *	rows	PQexec of the query, text format: every row also parsed by libpq
  *			into its result, as an application receives rows.  (psql, which
  *			the benchmark used before, also lays every row out for printing.)
+ *	binary	COPY (query) TO STDOUT (FORMAT binary): the same plan with the
+ *			types' binary send functions instead of their text output, as a
+ *			driver that asks for binary results receives them (for
+ *			information: most of a large text read is timestamptz_out and
+ *			float8out).
  *
  * The time runs from sending the query to the last byte (copy) or row (rows)
  * received.  Backend CPU comes from /proc/PID/schedstat of the connection's
  * backend before and after (the client runs on the same machine as root).
  *
  * Output, tab-separated, one line per timed run and way:
- *	<copy|rows> <i> <wall_ns> <backend_cpu_ns> <rows> <bytes> <client_cpu_ns>
- * where bytes is what the client received (copy: the COPY data; rows: the
- * text of every field) and client_cpu_ns this program's own CPU time during
+ *	<copy|rows|binary> <i> <wall_ns> <backend_cpu_ns> <rows> <bytes> <client_cpu_ns>
+ * where bytes is what the client received (copy, binary: the COPY data; rows:
+ * the text of every field) and client_cpu_ns this program's own CPU time during
  * the run.  Exit status 0, or 1 with a message on stderr when anything fails.
  *
  *-------------------------------------------------------------------------
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,9 +93,13 @@ read_sql(const char *path)
 	return buf;
 }
 
-/* COPY (sql) TO STDOUT: the rows and bytes received. */
+/*
+ * COPY (sql) TO STDOUT: the rows and bytes received.  binary: the format's
+ * header travels with the first row and its trailer in a message of its own,
+ * which is not a row.
+ */
 static void
-run_copy(PGconn *c, const char *copy_sql, long long *rows, long long *bytes)
+run_copy(PGconn *c, const char *copy_sql, bool binary, long long *rows, long long *bytes)
 {
 	PGresult   *r = PQexec(c, copy_sql);
 	char	   *buf;
@@ -107,6 +117,8 @@ run_copy(PGconn *c, const char *copy_sql, long long *rows, long long *bytes)
 	}
 	if (n != -1)
 		die("COPY OUT failed", c);
+	if (binary && *rows > 0)
+		(*rows)--;
 	while ((r = PQgetResult(c)) != NULL)
 	{
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -139,7 +151,8 @@ main(int argc, char **argv)
 	int			reps = 5,
 				pid;
 	char	   *sql,
-			   *copy_sql;
+			   *copy_sql,
+			   *bin_sql;
 	size_t		len;
 	PGconn	   *c;
 	PGresult   *r;
@@ -169,7 +182,8 @@ main(int argc, char **argv)
 	len = strlen(sql);
 	while (len > 0 && (sql[len - 1] == ';' || sql[len - 1] == '\n' || sql[len - 1] == ' '))
 		sql[--len] = '\0';
-	if (asprintf(&copy_sql, "COPY (%s) TO STDOUT", sql) < 0)
+	if (asprintf(&copy_sql, "COPY (%s) TO STDOUT", sql) < 0 ||
+		asprintf(&bin_sql, "COPY (%s) TO STDOUT (FORMAT binary)", sql) < 0)
 		die("out of memory", NULL);
 	c = PQconnectdb(conninfo);
 	if (PQstatus(c) != CONNECTION_OK)
@@ -180,12 +194,13 @@ main(int argc, char **argv)
 	pid = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 
-	run_copy(c, copy_sql, &rows, &bytes);	/* warm-up */
+	run_copy(c, copy_sql, false, &rows, &bytes);	/* warm-up */
 	run_rows(c, sql, &rows, &bytes);
+	run_copy(c, bin_sql, true, &rows, &bytes);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 0; i < reps; i++)
 	{
-		for (int way = 0; way < 2; way++)
+		for (int way = 0; way < 3; way++)
 		{
 			long long	cpu0 = backend_cpu_ns(pid);
 			long long	own0 = self_cpu_ns();
@@ -194,17 +209,21 @@ main(int argc, char **argv)
 						own;
 
 			if (way == 0)
-				run_copy(c, copy_sql, &rows, &bytes);
-			else
+				run_copy(c, copy_sql, false, &rows, &bytes);
+			else if (way == 1)
 				run_rows(c, sql, &rows, &bytes);
+			else
+				run_copy(c, bin_sql, true, &rows, &bytes);
 			wall = now_ns() - t0;
 			own = self_cpu_ns() - own0;
-			printf("%s\t%d\t%lld\t%lld\t%lld\t%lld\t%lld\n", way == 0 ? "copy" : "rows", i, wall,
+			printf("%s\t%d\t%lld\t%lld\t%lld\t%lld\t%lld\n",
+				   way == 0 ? "copy" : way == 1 ? "rows" : "binary", i, wall,
 				   backend_cpu_ns(pid) - cpu0, rows, bytes, own);
 		}
 	}
 	PQfinish(c);
 	free(sql);
 	free(copy_sql);
+	free(bin_sql);
 	return 0;
 }

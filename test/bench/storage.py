@@ -684,9 +684,10 @@ SELECT json_build_object(
 
     def pg_queries(self, db, qs, state):
         """Per query: a warm-up, then reps runs on one connection, timed by pha-query
-        (test/bench/pha_query.c), each run twice: as COPY (query) TO STDOUT (the bytes
-        received, as the peers' bodies are read: the compared figure) and as a query whose
-        rows libpq parses (wall_rows, for information); backend CPU from schedstat."""
+        (test/bench/pha_query.c), each run three ways: as COPY (query) TO STDOUT (the bytes
+        received, as the peers' bodies are read: the compared figure), as a query whose
+        rows libpq parses (wall_rows) and as binary COPY (wall_bin), both for information;
+        backend CPU from schedstat."""
         res = {}
         for key, title, sel, lo, hi in qs:
             path = os.path.join(self.work, f"q-{db}-{key}.sql")
@@ -696,11 +697,12 @@ SELECT json_build_object(
                                 "--reps", str(self.reps)], capture_output=True, text=True, timeout=3600)
             if r.returncode != 0:
                 raise Failure(f"pha-query {db} {key}: {r.stderr.strip()[-1500:]}")
-            d = {"rows": None, "wall": [], "cpu": [], "wall_rows": [], "cpu_rows": []}
+            d = {"rows": None, "wall": [], "cpu": [], "wall_rows": [], "cpu_rows": [], "wall_bin": [],
+                 "cpu_bin": []}
             for line in r.stdout.splitlines():
                 f = line.split("\t")
-                if f[0] in ("copy", "rows"):
-                    sfx = "" if f[0] == "copy" else "_rows"
+                if f[0] in ("copy", "rows", "binary"):
+                    sfx = {"copy": "", "rows": "_rows", "binary": "_bin"}[f[0]]
                     d["wall" + sfx].append(int(f[2]) / 1e6)
                     d["cpu" + sfx].append(int(f[3]) / 1e6)
                     if d["rows"] is not None and d["rows"] != int(f[4]):
@@ -708,7 +710,7 @@ SELECT json_build_object(
                     d["rows"] = int(f[4])
             res[key] = d
             log(f"    {state} {key}: {d['rows']:,} samples, {med(d['wall']):.1f} ms wall, {med(d['cpu']):.1f} ms CPU "
-                f"(rows parsed by libpq: {med(d['wall_rows']):.1f} ms wall)")
+                f"(rows parsed by libpq: {med(d['wall_rows']):.1f} ms wall; binary COPY {med(d['wall_bin']):.1f} ms)")
         return res
 
     def pg_explain(self, db, qs, which):
@@ -1064,7 +1066,9 @@ def targets(res):
             ca, cb = med(cq[key]["cpu"]), pq[key].get("cpu_avg", float("nan"))
             rows.append((f"compressed read ≤ Prometheus' time: {title}",
                          f"wall {_ms(a)} ms vs {_ms(b)} ms ({a / b:.2f}×); server CPU {_ms(ca)} vs {_ms(cb)} ms"
-                         + (f" ({ca / cb:.2f}×)" if cb == cb and cb > 0 else ""),
+                         + (f" ({ca / cb:.2f}×)" if cb == cb and cb > 0 else "")
+                         + (f"; the same rows as binary COPY: wall {_ms(med(cq[key]['wall_bin']))} ms "
+                            f"({med(cq[key]['wall_bin']) / b:.2f}×)" if cq[key].get("wall_bin") else ""),
                          verdict(a <= b, abs(a / b - 1) < 0.1)))
     c = res.get("compress", {}).get("dense")
     ing = res.get("ingest", {}).get("promscale_ha")
@@ -1138,7 +1142,9 @@ def report_lines(res, versions=None, standalone=False):
         "parsed; wall = from sending the query to the last byte, CPU = the backend's schedstat before/after "
         "each run. For information the same query is also timed with libpq parsing every row into its result "
         "(\"rows parsed\" below: an application's view, client CPU included; psql, used before, also lays "
-        "every row out for printing). Prometheus "
+        "every row out for printing), and as `COPY (query) TO STDOUT (FORMAT binary)` (\"binary\": the same rows "
+        "through the types' send functions instead of `timestamptz_out` and `float8out`, as a driver asking for "
+        "binary results gets them). Prometheus "
         "and VictoriaMetrics: `/api/v1/query?query=sel[range]&time=end` (an instant query returning the raw "
         "samples; VictoriaMetrics with `nocache=1`), wall timed by the client to the last byte, CPU = the "
         "process's CPU over all runs / runs (sum of its threads' `/proc/PID/task/*/schedstat`). The sample counts of all stores are compared.")
@@ -1292,6 +1298,8 @@ def report_lines(res, versions=None, standalone=False):
                 cpu = med(x["cpu"]) if "cpu" in x else x.get("cpu_avg", float("nan"))
                 extra = (f"; rows parsed {_ms(med(x['wall_rows']))}, CPU {_ms(med(x['cpu_rows']))}"
                          if x.get("wall_rows") else "")
+                extra += (f"; binary {_ms(med(x['wall_bin']))}, CPU {_ms(med(x['cpu_bin']))}"
+                          if x.get("wall_bin") else "")
                 cells.append(f"{_ms(med(x['wall']))} [{_ms(min(x['wall']))}–{_ms(max(x['wall']))}] "
                              f"(CPU {_ms(cpu)}{extra})")
             add(f"| {store} | " + " | ".join(cells) + " |")
