@@ -284,16 +284,22 @@ hq="histogram_quantile(0.5, sum by (le, hist) (rate(${h}[30s])))"
 # the new leader's period: from 2 s after its lease started (windows of 30 s after that)
 new_from=$((lease_ms / 1000 + 2))
 new_at=$((new_from + 31))
+# compare_period WHO FROM TO: the reader against $local_url over windows ending FROM..TO,
+# every query equal (raw selectors at TO, the rest every 1 s)
+compare_period() {
+	local who=$1 from=$2 to=$3 q
+	note "$who's period: windows ending $from..$to"
+	compare "$who: raw samples ${c}{idx=\"3\"}[20s] equal" query eq "query=${c}{idx=\"3\"}[20s]" "time=$to"
+	compare "$who: raw samples of a histogram bucket [20s] equal" query eq "query=${h}{hist=\"1\",le=\"0.5\"}[20s]" "time=$to"
+	for q in "max_over_time(${c}[10s])" "count_over_time(${c}[10s])" "rate(${c}[30s])" \
+		"sum by (idx) (rate(${c}[30s]))" "${c}{idx=~\"1|2|3\"}" "$hq"; do
+		compare "$who: $q equal every 1 s" query_range eq "query=$q" "start=$from" "end=$to" step=1
+	done
+}
 if [ "$new_at" -ge "$end_s" ]; then
 	failed "the new leader led long enough for 30 s windows ($new_at >= $end_s)"
 else
-	note "new leader's period: windows ending $new_at..$end_s"
-	compare "new leader: raw samples ${c}{idx=\"3\"}[20s] equal" query eq "query=${c}{idx=\"3\"}[20s]" "time=$end_s"
-	compare "new leader: raw samples of a histogram bucket [20s] equal" query eq "query=${h}{hist=\"1\",le=\"0.5\"}[20s]" "time=$end_s"
-	for q in "max_over_time(${c}[10s])" "count_over_time(${c}[10s])" "rate(${c}[30s])" \
-		"sum by (idx) (rate(${c}[30s]))" "${c}{idx=~\"1|2|3\"}" "$hq"; do
-		compare "new leader: $q equal every 1 s" query_range eq "query=$q" "start=$new_at" "end=$end_s" step=1
-	done
+	compare_period "new leader" "$new_at" "$end_s"
 fi
 
 # the old leader's period, against the old leader's own TSDB: the killed replica again,
@@ -310,13 +316,7 @@ old_to=$(( (kill_s < lease_ms / 1000 ? kill_s : lease_ms / 1000) - 3 ))
 if [ "$old_from" -ge "$old_to" ]; then
 	failed "the old leader led long enough for 30 s windows"
 else
-	note "old leader's period: windows ending $old_from..$old_to"
-	compare "old leader: raw samples ${c}{idx=\"3\"}[20s] equal" query eq "query=${c}{idx=\"3\"}[20s]" "time=$old_to"
-	compare "old leader: raw samples of a histogram bucket [20s] equal" query eq "query=${h}{hist=\"1\",le=\"0.5\"}[20s]" "time=$old_to"
-	for q in "max_over_time(${c}[10s])" "count_over_time(${c}[10s])" "rate(${c}[30s])" \
-		"sum by (idx) (rate(${c}[30s]))" "${c}{idx=~\"1|2|3\"}" "$hq"; do
-		compare "old leader: $q equal every 1 s" query_range eq "query=$q" "start=$old_from" "end=$old_to" step=1
-	done
+	compare_period "old leader" "$old_from" "$old_to"
 fi
 at_least "no gap: count_over_time(${c}[5s]) >= 4 in every 5 s window, failover included" query_range 4 \
 	"query=count_over_time(${c}[5s])" "start=$((first_ms / 1000 + 6))" "end=$end_s" step=5
