@@ -18,7 +18,8 @@
 #   1. front end 1: /healthz needs no token (200); /write without a token, with a wrong
 #      one, or with basic credentials is 401 with WWW-Authenticate: Bearer (also for a
 #      1 MB body sent at once: the client gets the 401, not a reset); the right
-#      token stores (204), also on /api/v1/write; /metrics needs the token; plain HTTP
+#      token stores (204), also on /api/v1/write; /read needs the token too and answers
+#      the stored samples over HTTPS; /metrics needs the token; plain HTTP
 #      to the TLS port fails, and the port still serves HTTPS after it; every rejected
 #      request is one log line with its reason and no secret;
 #   2. front end 2: a wrong password, an unknown user, malformed credentials are 401
@@ -252,6 +253,22 @@ check_eq "/api/v1/write with the right token: 204" 204 \
 	"$(post "$fe1/api/v1/write" "$(payload 2)" -H @"$dir/h_token")"
 check_eq "the right token stored the 6 samples" 6 \
 	"$(sql "SELECT count(*) FROM promscale_ha.samples m JOIN promscale_ha.series s ON s.id = m.series_id WHERE s.labels @> '{\"test\": \"auth\"}'")"
+# remote read goes through the same TLS and token as remote write
+rr=$(dirname "${BASH_SOURCE[0]}")/../read_request.py
+/usr/bin/python3 "$rr" build "$dir/read.req" $((now_ms - 700000)) "$now_ms" samples test=auth ||
+	failed "read_request.py builds a remote-read request"
+read_post() { # read_post URL [CURL OPTION...]: status code of a remote read over HTTPS
+	local url=$1
+	shift
+	curl -s -m 10 --cacert "$dir/cert.pem" -o "$dir/read.body" -w '%{http_code}' \
+		-H 'Content-Encoding: snappy' -H 'Content-Type: application/x-protobuf' \
+		-H 'X-Prometheus-Remote-Read-Version: 0.1.0' --data-binary @"$dir/read.req" "$@" "$url"
+}
+check_eq "/read without a token: 401" 401 "$(read_post "$fe1/read")"
+rejected=$((rejected + 1))
+check_eq "/read with the right token over HTTPS: 200" 200 "$(read_post "$fe1/read" -H @"$dir/h_token")"
+check_eq "... answering the 6 samples stored above" "total series 3 samples 6" \
+	"$(/usr/bin/python3 "$rr" decode "$dir/read.body" samples 2>&1 | tail -n 1)"
 check_eq "/metrics without a token: 401" 401 "$(get "$fe1/metrics")"
 rejected=$((rejected + 1))
 check_eq "/metrics with the token: 200" 200 "$(get "$fe1/metrics" -H @"$dir/h_token")"
